@@ -566,10 +566,9 @@ def score_with_rulebook(
     customer_details = pl.concat(
         [f.select(list(CUSTOMER_DETAILS_SCHEMA)) for f in facts.values()]
     ).sort(NAT_KEYS["customer_details"])
-    scored_set = pl.Series(scored, dtype=pl.Date)
     return ScoreResult(
-        eligible_tenants=eligibility.filter(pl.col("month").is_in(scored_set)).sort(NAT_KEYS["eligible_tenants"]),
-        holdings=holdings.filter(pl.col("month").is_in(scored_set)).sort(NAT_KEYS["holdings"]),
+        eligible_tenants=eligibility.filter(pl.col("month").is_in(scored)).sort(NAT_KEYS["eligible_tenants"]),
+        holdings=holdings.filter(pl.col("month").is_in(scored)).sort(NAT_KEYS["holdings"]),
         metric_points=metric_points,
         path_scores=path_scores,
         designations=designations,
