@@ -237,6 +237,23 @@ def _year_ago(frame: pl.LazyFrame, *cols: str, rename: dict[str, str]) -> pl.Laz
     )
 
 
+def units_to_points(frame: pl.DataFrame, scale: int, **columns: str) -> pl.DataFrame:
+    """Add float point columns (name=units column) as ``units / scale``, correctly rounded.
+
+    Polars' float division is not always correctly rounded (1478 / 400 gives 3.6950000000000003),
+    so each distinct unit count is divided once in Python, whose int division is exact-then-
+    rounded, and the results are joined back. Unit counts are few (at most max points * scale).
+    """
+    for name, col in columns.items():
+        distinct = frame.get_column(col).unique().drop_nulls().to_list()
+        lookup = pl.DataFrame(
+            {col: distinct, name: [u / scale for u in distinct]},
+            schema={col: pl.Int64, name: pl.Float64},
+        )
+        frame = frame.join(lookup, on=col, how="left", maintain_order="left")
+    return frame
+
+
 def _points(value: pl.Expr, per_unit_units: int, cap_units: int) -> pl.Expr:
     return pl.min_horizontal(pl.max_horizontal(value, pl.lit(0)) * per_unit_units, pl.lit(cap_units))
 
@@ -515,11 +532,8 @@ def score_with_rulebook(
     ).with_columns(
         (pl.col("_rank_key") == pl.col("_rank_key").max().over("month", "partner_id", "track", "metric")).alias("is_winner")
     ).collect()
-    metric_points = metric_rows.select(
-        *keys, "value", "current", "year_ago", "adjustment",
-        (pl.col("units") / s).alias("points"),
-        (pl.col("max_units") / s).alias("max_points"),
-        "is_winner",
+    metric_points = units_to_points(metric_rows, s, points="units", max_points="max_units").select(
+        *keys, "value", "current", "year_ago", "adjustment", "points", "max_points", "is_winner",
     ).sort(keys)
 
     min_metric, min_total = book.units(book.min_metric_points), book.units(book.min_total_points)
@@ -537,13 +551,13 @@ def score_with_rulebook(
         )
         .collect()
     )
-    path_scores = paths.select(
-        "month", "partner_id", "track", (pl.col("total_units") / s).alias("total"), "qualifies", "metrics_at_minimum"
+    path_scores = units_to_points(paths, s, total="total_units").select(
+        "month", "partner_id", "track", "total", "qualifies", "metrics_at_minimum"
     ).sort("month", "partner_id", "track")
 
     # Best track: a qualifying track first, then the higher total, then the track listed first.
     n_tracks = len(book.tracks)
-    designations = (
+    designations = units_to_points(
         paths.lazy()
         .with_columns(
             (
@@ -555,13 +569,13 @@ def score_with_rulebook(
         .agg(
             pl.col("qualifies").any().alias("attained"),
             pl.col("track").sort_by("_key").last().alias("best_track"),
-            (pl.col("total_units").sort_by("_key").last() / s).alias("score"),
+            pl.col("total_units").sort_by("_key").last().alias("score_units"),
         )
         .with_columns(pl.lit(book.id).alias("rulebook_id"))
-        .select(list(DESIGNATIONS_SCHEMA))
-        .sort("month", "partner_id")
-        .collect()
-    )
+        .collect(),
+        s,
+        score="score_units",
+    ).select(list(DESIGNATIONS_SCHEMA)).sort("month", "partner_id")
 
     customer_details = pl.concat(
         [f.select(list(CUSTOMER_DETAILS_SCHEMA)) for f in facts.values()]
