@@ -1,0 +1,253 @@
+"""The results tables, as SQLModel classes.
+
+Each result table stores one result frame of ``orchestration.scoring.frames`` as it is: the same
+columns in the same order (months as DATE on the first of the month, strings, Int64 as BIGINT,
+Float64 as DOUBLE PRECISION, booleans), with the frame's natural key as a composite primary key.
+Every class comes as a ladder: ``XBase`` (the fields, no table; usable as a plain data model) and
+``X`` (the table).
+
+The DDL is owned by Alembic (``storage/migrations``); ``tests/test_storage.py`` checks that these
+classes and the migrations agree. Never call ``metadata.create_all`` outside tests.
+
+Indexes beyond the primary keys, for the GraphQL API:
+
+* on SQLite the six result tables are ``WITHOUT ROWID`` (clustered on the primary key);
+* the primary keys start with ``(month, partner_id, ...)``: a partner's rows of one month, and
+  whole-month deletes, use them;
+* ``(partner_id, month)`` on ``designation``, ``path_score`` and ``metric_point``: a partner's
+  history (a scorecard is built from those three);
+* ``(month, attained, score, partner_id)`` on ``designation``: the designations of a month,
+  filtered on ``attained``, ranked by score (``partner_id`` last, for keyset pagination).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+# naming convention, so that constraint names are stable across backends and migrations
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """A timezone-aware timestamp, stored in UTC, returned aware (UTC) on every backend.
+
+    PostgreSQL keeps ``timestamp with time zone``; SQLite has no time zones, so values are
+    converted to UTC before they are stored and given ``tzinfo=UTC`` when read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware value")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# SQLite: the result tables are WITHOUT ROWID tables, stored in primary-key order (one B-tree
+# instead of a rowid table plus a key index: faster bulk inserts, month deletes and key lookups)
+CLUSTERED = {"sqlite_with_rowid": False}
+
+# column types --------------------------------------------------------------------------------
+STR = sa.String()
+INT = sa.BigInteger()
+FLOAT = sa.Double()
+BOOL = sa.Boolean()
+DATE = sa.Date()
+
+
+def key(sa_type=STR):
+    return Field(primary_key=True, sa_type=sa_type)
+
+
+def col(sa_type, *, nullable: bool = False, **kw):
+    return Field(default=None if nullable else ..., sa_type=sa_type, nullable=nullable, **kw)
+
+
+# ---- partners --------------------------------------------------------------------------------
+
+
+class PartnerBase(SQLModel):
+    partner_id: str = key()
+    partner_name: str | None = col(STR, nullable=True)
+    in_registry: bool = col(BOOL)  # listed in partners.csv (else: seen only in other inputs)
+
+
+class Partner(PartnerBase, table=True):
+    __tablename__ = "partner"
+
+
+# ---- results (frames.py *_SCHEMA, same columns in the same order) ----------------------------
+
+
+class EligibleTenantBase(SQLModel):
+    month: dt.date = key(DATE)
+    tenant_id: str = key()
+    track: str = key()
+    max_paid_seats: int = col(INT)
+
+
+class EligibleTenant(EligibleTenantBase, table=True):
+    __tablename__ = "eligible_tenant"
+    __table_args__ = (CLUSTERED,)
+
+
+class HoldingBase(SQLModel):
+    month: dt.date = key(DATE)
+    partner_id: str = key()
+    tenant_id: str = key()
+    option: str = key()
+    workload: str = key()
+    associated_on: dt.date = col(DATE)
+    paid_seats: int = col(INT)
+    active_users: int = col(INT)
+
+
+class Holding(HoldingBase, table=True):
+    __tablename__ = "holding"
+    __table_args__ = (CLUSTERED,)
+
+
+class MetricPointBase(SQLModel):
+    month: dt.date = key(DATE)
+    partner_id: str = key()
+    track: str = key()
+    metric: str = key()
+    option: str = key()
+    value: int = col(INT)
+    current: int = col(INT)
+    year_ago: int = col(INT)
+    adjustment: int = col(INT)
+    points: float = col(FLOAT)
+    max_points: float = col(FLOAT)
+    is_winner: bool = col(BOOL)
+
+
+class MetricPoint(MetricPointBase, table=True):
+    __tablename__ = "metric_point"
+    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)
+
+
+class PathScoreBase(SQLModel):
+    month: dt.date = key(DATE)
+    partner_id: str = key()
+    track: str = key()
+    total: float = col(FLOAT)
+    qualifies: bool = col(BOOL)
+    metrics_at_minimum: int = col(INT)
+
+
+class PathScore(PathScoreBase, table=True):
+    __tablename__ = "path_score"
+    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)
+
+
+class DesignationBase(SQLModel):
+    month: dt.date = key(DATE)
+    partner_id: str = key()
+    attained: bool = col(BOOL)
+    best_track: str = col(STR)
+    score: float = col(FLOAT)
+    rulebook_id: str = col(STR)
+
+
+class Designation(DesignationBase, table=True):
+    __tablename__ = "designation"
+    __table_args__ = (
+        sa.Index(None, "partner_id", "month"),
+        sa.Index(None, "month", "attained", "score", "partner_id"),
+        CLUSTERED,
+    )
+
+
+class CustomerDetailBase(SQLModel):
+    month: dt.date = key(DATE)
+    partner_id: str = key()
+    tenant_id: str = key()
+    track: str = key()
+    option: str = key()
+    eligible: bool = col(BOOL)
+    workloads: int = col(INT)
+    # null when no workload is held in M (the row exists for the year-ago side only)
+    associated_on: dt.date | None = col(DATE, nullable=True)
+    paid_seats: int = col(INT)
+    active_users: int = col(INT)
+    counted: bool = col(BOOL)
+    counted_year_ago: bool = col(BOOL)
+    deployed: bool = col(BOOL)
+    deployed_year_ago: bool = col(BOOL)
+    excluded: bool = col(BOOL)
+    baseline_users: int = col(INT)
+
+
+class CustomerDetail(CustomerDetailBase, table=True):
+    __tablename__ = "customer_detail"
+    __table_args__ = (CLUSTERED,)
+
+
+# ---- bookkeeping -----------------------------------------------------------------------------
+
+
+class ScoredMonthBase(SQLModel):
+    """One row per month that has scores: what produced them and when (data freshness)."""
+
+    month: dt.date = key(DATE)
+    rulebook_id: str = col(STR)
+    partners_scored: int = col(INT)
+    partners_attained: int = col(INT)
+    materialized_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    run_id: str | None = col(STR, nullable=True)  # the Dagster run, when there is one
+
+
+class ScoredMonth(ScoredMonthBase, table=True):
+    __tablename__ = "scored_month"
+
+
+class ApiTokenBase(SQLModel):
+    """A partner's API token. Only the SHA-256 (hex) of the token is stored."""
+
+    token_hash: str = Field(sa_type=sa.String(64), unique=True)
+    partner_id: str = Field(sa_type=STR, index=True)
+    label: str | None = col(STR, nullable=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class ApiToken(ApiTokenBase, table=True):
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
+
+
+RESULT_TABLES: dict[str, type[SQLModel]] = {
+    "eligible_tenants": EligibleTenant,
+    "holdings": Holding,
+    "metric_points": MetricPoint,
+    "path_scores": PathScore,
+    "designations": Designation,
+    "customer_details": CustomerDetail,
+}
+"""frames.py result frame name -> table model."""
+
+metadata = SQLModel.metadata

@@ -1,0 +1,538 @@
+"""The storage layer against real databases: a SQLite file and PostgreSQL (see conftest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing as mp
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import Session, select
+
+from orchestration.scoring import frames as F
+from storage import migrate, settings
+from storage import models as M
+from storage import results as R
+from storage.synthetic import synthetic_partners, synthetic_results
+
+JAN, FEB, MAR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def snapshot(engine) -> dict[str, pl.DataFrame]:
+    """Everything the results layer stores, as frames (compared exactly)."""
+    names = [*R.RESULTS, "partners", "scored_months"]
+    return {n: R.read_frame(engine, n) for n in names}
+
+
+def assert_frames_equal(got: pl.DataFrame, want: pl.DataFrame, what: str = "") -> None:
+    assert got.schema == want.schema, what
+    assert got.height == want.height, what
+    assert got.equals(want), f"{what}: frames differ"
+
+
+def sorted_frame(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    return df.sort(list(R.RESULTS[name].key))
+
+
+# ---- migrations ------------------------------------------------------------------------------
+
+
+def test_migrations_apply_from_empty_and_are_idempotent(empty_db_url):
+    assert migrate.current(empty_db_url) is None
+    assert not migrate.is_current(empty_db_url)
+    migrate.upgrade(empty_db_url)
+    assert migrate.current(empty_db_url) == migrate.head() == "0001"
+    migrate.upgrade(empty_db_url)  # again: nothing to do, no error
+    assert migrate.is_current(empty_db_url)
+    tables = set(sa.inspect(settings.get_engine(empty_db_url)).get_table_names())
+    assert {t.name for t in M.metadata.sorted_tables} | {"alembic_version"} == tables
+
+
+def _upgrade(url: str) -> None:
+    migrate.upgrade(url)
+
+
+def test_concurrent_upgrades_are_serialized(empty_db_url):
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_upgrade, args=(empty_db_url,)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert migrate.is_current(empty_db_url)
+
+
+def test_downgrade_then_upgrade_again(empty_db_url):
+    migrate.upgrade(empty_db_url)
+    migrate.downgrade(empty_db_url, "base")
+    assert migrate.current(empty_db_url) is None
+    assert set(sa.inspect(settings.get_engine(empty_db_url)).get_table_names()) <= {
+        "alembic_version"
+    }
+    migrate.upgrade(empty_db_url)
+    assert migrate.is_current(empty_db_url)
+
+
+def _diff(url) -> list:
+    with settings.get_engine(url).connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, M.metadata)
+
+
+def test_models_match_migrations(db_url, empty_db_url):
+    assert _diff(db_url) == []
+    # the comparison does see differences: against an empty database every table is missing
+    missing = {d[1].name for d in _diff(empty_db_url) if d[0] == "add_table"}
+    assert missing == {t.name for t in M.metadata.sorted_tables}
+
+
+def test_upgrade_works_from_any_cwd_without_ini(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cwd.sqlite'}"
+    code = f"import storage.migrate as m; m.upgrade({url!r}); print(m.current({url!r}))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )  # fmt: skip
+    assert out.stdout.strip() == migrate.head()
+
+
+def test_model_columns_are_the_frame_schemas():
+    sa_to_pl = {
+        sa.Date: pl.Date, sa.String: pl.String, sa.BigInteger: pl.Int64,
+        sa.Double: pl.Float64, sa.Boolean: pl.Boolean,
+    }  # fmt: skip
+    schemas = {
+        "eligible_tenants": F.ELIGIBLE_TENANTS_SCHEMA, "holdings": F.HOLDINGS_SCHEMA,
+        "metric_points": F.METRIC_POINTS_SCHEMA, "path_scores": F.PATH_SCORES_SCHEMA,
+        "designations": F.DESIGNATIONS_SCHEMA, "customer_details": F.CUSTOMER_DETAILS_SCHEMA,
+    }  # fmt: skip
+    for name, model in M.RESULT_TABLES.items():
+        table = model.__table__
+        assert list(table.columns.keys()) == list(schemas[name]), name
+        for column in table.columns:
+            assert sa_to_pl[type(column.type)] == schemas[name][column.name], (name, column.name)
+    assert [c.name for c in M.MetricPoint.__table__.primary_key.columns] == [
+        "month", "partner_id", "track", "metric", "option"
+    ]  # fmt: skip
+    assert [c.name for c in M.Holding.__table__.primary_key.columns] == [
+        "month", "partner_id", "tenant_id", "option", "workload"
+    ]  # fmt: skip
+
+
+# ---- write / read ----------------------------------------------------------------------------
+
+
+def test_write_then_read_round_trips_exactly(engine):
+    frames = synthetic_results([JAN, FEB], partners=25, tenants=40)
+    partners = synthetic_partners(frames)
+    materialized = dt.datetime(2024, 3, 20, 6, 0, 5, 123456, tzinfo=dt.UTC)
+    counts = R.write_results(
+        engine,
+        months=[FEB, JAN],
+        frames=frames,
+        partners=partners,
+        scored=[{"month": JAN, "run_id": "run-1", "materialized_at": materialized}],
+    )
+    assert counts == {
+        **{n: df.height for n, df in frames.items()},
+        "partners": 25,  # 24 from the registry, 1 seen only in the results
+        "scored_months": 2,
+    }
+    for name, df in frames.items():
+        assert_frames_equal(R.read_frame(engine, name), sorted_frame(name, df), name)
+        assert_frames_equal(
+            R.read_frame(engine, R.RESULTS[name].table.name), sorted_frame(name, df), name
+        )
+    # awkward values made it through exactly (CSV quoting, unicode, int64 extremes, doubles)
+    mp_ = R.read_frame(engine, "metric_points")
+    assert mp_["current"].max() == 2**63 - 1 and mp_["year_ago"].min() == -(2**63)
+    assert 'P,"quoted"' in mp_["partner_id"].to_list() and "P-é-ü" in mp_["partner_id"].to_list()
+    assert R.read_frame(engine, "customer_details")["associated_on"].null_count() > 0
+
+    assert R.months_scored(engine) == [JAN, FEB]
+    assert R.row_counts(engine) == {
+        **{n: df.height for n, df in frames.items()},
+        "scored_months": 2,
+    }
+    assert R.row_counts(engine, months=[FEB])["designations"] == 25
+
+    stored_partners = R.read_frame(engine, "partners")
+    assert stored_partners.height == 25
+    reg = stored_partners.filter("in_registry")
+    assert_frames_equal(reg.drop("in_registry"), partners.sort("partner_id"), "registry")
+    unregistered = stored_partners.filter(~pl.col("in_registry"))
+    assert unregistered["partner_name"].to_list() == [None]
+
+    scored = R.read_frame(engine, "scored_months")
+    des = frames["designations"]
+    assert scored.to_dicts()[0] == {
+        "month": JAN,
+        "rulebook_id": "modern-work-synthetic",
+        "partners_scored": des.filter(pl.col("month") == JAN).height,
+        "partners_attained": des.filter((pl.col("month") == JAN) & pl.col("attained")).height,
+        "materialized_at": materialized,
+        "run_id": "run-1",
+    }
+    assert scored["run_id"].to_list() == ["run-1", None]
+
+
+def test_special_values_round_trip(engine):
+    frames = synthetic_results([JAN], partners=4, tenants=6)
+    des = frames["designations"]
+    frames["designations"] = des.with_columns(
+        score=pl.Series([float("inf"), float("-inf"), -0.0, 5e-324] * (des.height // 4)),
+        best_track=pl.lit(""),  # an empty string is not NULL (COPY CSV quotes it)
+    )
+    frames["eligible_tenants"] = pl.DataFrame(
+        {"month": [JAN], "tenant_id": [""], "track": ["SMB"], "max_paid_seats": [0]},
+        schema=F.ELIGIBLE_TENANTS_SCHEMA,
+    )
+    R.write_results(engine, months=[JAN], frames=frames)
+    got = R.read_frame(engine, "designations")
+    assert got["best_track"].to_list() == [""] * des.height
+    assert sorted(set(got["score"].to_list())) == [float("-inf"), 0.0, 5e-324, float("inf")]
+    assert str(got["score"].to_list()[got["score"].to_list().index(0.0)]) == "0.0"  # not -0.0
+    assert R.read_frame(engine, "eligible_tenants")["tenant_id"].to_list() == [""]
+
+
+def test_read_frame_filters(engine):
+    frames = synthetic_results([JAN, FEB], partners=12, tenants=30)
+    R.write_results(engine, months=[JAN, FEB], frames=frames)
+    ids = ['P,"quoted"', "P000003", "nobody"]
+    got = R.read_frame(engine, "path_scores", months=[FEB], partner_ids=ids)
+    want = sorted_frame(
+        "path_scores",
+        frames["path_scores"].filter((pl.col("month") == FEB) & pl.col("partner_id").is_in(ids)),
+    )
+    assert got.height == 4
+    assert_frames_equal(got, want)
+    assert R.read_frame(engine, "designations", partner_ids=[]).height == 0
+    assert R.read_frame(engine, "designations", months=[MAR]).schema == pl.Schema(
+        F.DESIGNATIONS_SCHEMA
+    )
+    with pytest.raises(ValueError, match="no partner_id"):
+        R.read_frame(engine, "eligible_tenants", partner_ids=["P1"])
+    with pytest.raises(ValueError, match="unknown table"):
+        R.read_frame(engine, "nope")
+
+
+def test_rewriting_a_month_replaces_it_and_leaves_other_months_alone(engine):
+    old = synthetic_results([JAN, FEB, MAR], partners=20, tenants=40)
+    R.write_results(engine, months=[JAN, FEB, MAR], frames=old, partners=synthetic_partners(old))
+    before = snapshot(engine)
+
+    # FEB again, scored differently: fewer partners, other tenants and values
+    new = synthetic_results([FEB], partners=15, tenants=30, seed=7, rulebook_id="rb-2")
+    counts = R.write_results(engine, months=[FEB], frames=new, scored=[{"month": FEB}])
+    assert counts["designations"] == 15
+    after = snapshot(engine)
+
+    for name in R.RESULTS:
+        got = after[name]
+        assert got.filter(pl.col("month") == FEB).equals(sorted_frame(name, new[name])), name
+        for m in (JAN, MAR):  # untouched
+            assert got.filter(pl.col("month") == m).equals(
+                before[name].filter(pl.col("month") == m)
+            ), (name, m)
+        key = list(R.RESULTS[name].key)
+        assert got.select(key).is_duplicated().sum() == 0, name
+    scored = after["scored_months"]
+    assert scored["month"].to_list() == [JAN, FEB, MAR]
+    assert scored.filter(pl.col("month") == FEB)["rulebook_id"].item() == "rb-2"
+    assert scored.filter(pl.col("month") == FEB)["partners_scored"].item() == 15
+    assert scored.filter(pl.col("month") != FEB).equals(
+        before["scored_months"].filter(pl.col("month") != FEB)
+    )
+    # partners only ever get added or updated, never removed
+    assert after["partners"].equals(before["partners"])
+
+    # the same write again is a no-op on the data (idempotent)
+    R.write_results(engine, months=[FEB], frames=new, scored=[{"month": FEB}])
+    again = snapshot(engine)
+    for name in R.RESULTS:
+        assert again[name].equals(after[name]), name
+
+    # empty frames clear a month, and it is no longer a scored month
+    R.write_results(engine, months=[MAR], frames=R.empty_frames())
+    assert R.months_scored(engine) == [JAN, FEB]
+    assert R.row_counts(engine, months=[MAR]) == {n: 0 for n in [*R.RESULTS, "scored_months"]}
+
+
+def test_partner_upsert_updates_names_and_registry_flags(engine):
+    frames = synthetic_results([JAN], partners=5, tenants=10)
+    ids = sorted(frames["designations"]["partner_id"].to_list())
+    R.write_results(engine, months=[JAN], frames=frames)  # no registry: all unregistered
+    assert R.read_frame(engine, "partners")["in_registry"].to_list() == [False] * 5
+    registry = pl.DataFrame({"partner_id": ids[:2], "partner_name": ["A", None]})
+    R.write_results(engine, months=[JAN], frames=frames, partners=registry)
+    got = R.read_frame(engine, "partners")
+    assert got.head(2).to_dicts() == [
+        {"partner_id": ids[0], "partner_name": "A", "in_registry": True},
+        {"partner_id": ids[1], "partner_name": None, "in_registry": True},
+    ]
+    assert got["in_registry"].to_list()[2:] == [False] * 3
+    renamed = pl.DataFrame({"partner_id": [ids[0]], "partner_name": ["A2"], "in_registry": [False]})
+    R.write_results(engine, months=[JAN], frames=frames, partners=renamed)
+    assert R.read_frame(engine, "partners").row(0) == (ids[0], "A2", False)
+
+
+# ---- atomicity -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def written(engine):
+    """Two months written; returns the stored state to compare against."""
+    frames = synthetic_results([JAN, FEB], partners=15, tenants=30)
+    R.write_results(engine, months=[JAN, FEB], frames=frames, partners=synthetic_partners(frames))
+    return snapshot(engine)
+
+
+def _assert_unchanged(engine, before):
+    after = snapshot(engine)
+    for name, df in before.items():
+        assert_frames_equal(after[name], df, name)
+
+
+def test_null_in_not_null_column_is_refused_and_nothing_changes(engine, written):
+    new = synthetic_results([FEB], partners=10, tenants=20, seed=3)
+    new["metric_points"] = new["metric_points"].with_columns(
+        points=pl.when(pl.int_range(pl.len()) == 5).then(None).otherwise("points")
+    )
+    with pytest.raises(
+        ValueError, match=r"metric_points: nulls in NOT NULL columns \{'points': 1\}"
+    ):
+        R.write_results(engine, months=[FEB], frames=new)
+    _assert_unchanged(engine, written)
+
+
+def test_database_error_mid_write_rolls_everything_back(engine, written):
+    # customer_details is written last; a duplicate key there fails after the deletes and
+    # after every other table's rows went in
+    new = synthetic_results([FEB], partners=10, tenants=20, seed=3)
+    cd = new["customer_details"]
+    new["customer_details"] = pl.concat([cd, cd.head(1)])
+    with pytest.raises(sa.exc.IntegrityError):
+        R.write_results(engine, months=[FEB], frames=new, partners=synthetic_partners(new))
+    _assert_unchanged(engine, written)
+
+
+@pytest.mark.parametrize("fail_in", ["_bulk_insert", "_upsert_partners"])
+def test_failure_after_the_delete_rolls_everything_back(engine, written, monkeypatch, fail_in):
+    calls = []
+    real = getattr(R, fail_in)
+    new = synthetic_results([FEB], partners=10, tenants=20, seed=4)
+    jan = written["designations"].filter(pl.col("month") == JAN).height
+
+    def failing(conn, *args, **kw):
+        calls.append(1)
+        if len(calls) == 3 or fail_in == "_upsert_partners":
+            # inside the transaction, FEB's old rows are gone (and, by the time partners are
+            # upserted, its new designations are in)
+            n = conn.execute(sa.select(sa.func.count()).select_from(M.Designation)).scalar()
+            assert n == jan + (10 if fail_in == "_upsert_partners" else 0)
+            raise RuntimeError("boom")
+        return real(conn, *args, **kw)
+
+    monkeypatch.setattr(R, fail_in, failing)
+    with pytest.raises(RuntimeError, match="boom"):
+        R.write_results(
+            engine,
+            months=[FEB],
+            frames=new,
+            partners=pl.DataFrame({"partner_id": ["P000001"], "partner_name": ["changed"]}),
+        )
+    _assert_unchanged(engine, written)
+
+
+def test_validation_errors(engine):
+    frames = synthetic_results([JAN], partners=4, tenants=8)
+    with pytest.raises(ValueError, match="first day"):
+        R.write_results(engine, months=[dt.date(2024, 1, 2)], frames=frames)
+    with pytest.raises(ValueError, match="months not being written"):
+        R.write_results(engine, months=[FEB], frames=frames)
+    with pytest.raises(ValueError, match="missing"):
+        R.write_results(engine, months=[JAN], frames={"designations": frames["designations"]})
+    with pytest.raises(ValueError, match="unexpected"):
+        R.write_results(
+            engine,
+            months=[JAN],
+            frames={**frames, "holdings": frames["holdings"].with_columns(x=pl.lit(1))},
+        )
+    with pytest.raises(ValueError, match="partners_scored"):
+        R.write_results(
+            engine, months=[JAN], frames=frames, scored=[{"month": JAN, "partners_scored": 1}]
+        )
+    with pytest.raises(ValueError, match="rulebook_id='other'"):
+        R.write_results(
+            engine, months=[JAN], frames=frames, scored=[{"month": JAN, "rulebook_id": "other"}]
+        )
+    with pytest.raises(ValueError, match="timezone-aware"):
+        naive = dt.datetime(2024, 2, 1, 6, 0)
+        R.write_results(
+            engine, months=[JAN], frames=frames, scored=[{"month": JAN, "materialized_at": naive}]
+        )
+    with pytest.raises(ValueError, match=r"designations: NaN in \{'score': 4\}"):
+        nan = frames["designations"].with_columns(score=pl.lit(float("nan")))
+        R.write_results(engine, months=[JAN], frames={**frames, "designations": nan})
+    with pytest.raises(ValueError, match="duplicate partner_id"):
+        R.write_results(
+            engine,
+            months=[JAN],
+            frames=frames,
+            partners=pl.DataFrame({"partner_id": ["a", "a"], "partner_name": ["x", "y"]}),
+        )
+    assert R.row_counts(engine) == {n: 0 for n in [*R.RESULTS, "scored_months"]}
+
+
+# ---- API tokens (the ORM side) ---------------------------------------------------------------
+
+
+def test_api_token_rows(engine):
+    created = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    with Session(engine) as s:
+        s.add(M.ApiToken(token_hash="a" * 64, partner_id="P1", label="ci", created_at=created))
+        s.add(M.ApiToken(token_hash="b" * 64, partner_id="P2"))
+        s.commit()
+    with Session(engine) as s:
+        tokens = s.exec(select(M.ApiToken).order_by(M.ApiToken.id)).all()
+        assert [t.partner_id for t in tokens] == ["P1", "P2"]
+        assert tokens[0].created_at == created and tokens[0].created_at.tzinfo == dt.UTC
+        assert tokens[1].revoked_at is None and tokens[1].created_at.tzinfo == dt.UTC
+    with pytest.raises(sa.exc.IntegrityError), Session(engine) as s:
+        s.add(M.ApiToken(token_hash="a" * 64, partner_id="P3"))
+        s.commit()
+
+
+# ---- SQLite specifics ------------------------------------------------------------------------
+
+
+def _sqlite_url(tmp_path, name="pcs.sqlite") -> str:
+    url = f"sqlite:///{tmp_path / name}"
+    migrate.upgrade(url)
+    return url
+
+
+def test_sqlite_file_is_in_wal_mode_and_writes_begin_immediate(tmp_path):
+    url = _sqlite_url(tmp_path)
+    path = tmp_path / "pcs.sqlite"
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    engine = settings.get_engine(url)
+    with engine.connect() as c:
+        pragmas = {
+            p: c.exec_driver_sql(f"PRAGMA {p}").scalar()
+            for p in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys")
+        }
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": 30000, "synchronous": 1,
+                       "foreign_keys": 1}  # fmt: skip
+
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        with engine.begin():  # takes the write lock at BEGIN, before any statement
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # released at commit
+        other.execute("ROLLBACK")
+        with engine.connect().execution_options(**settings.READ_ONLY) as c:
+            c.exec_driver_sql("SELECT count(*) FROM partner").scalar()  # deferred: no lock
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        with Session(settings.get_read_engine(url)) as s:  # the same through the ORM
+            assert s.exec(select(M.Partner)).all() == []
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        with Session(engine) as s:  # a default session does take the lock
+            s.exec(select(M.Partner)).all()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
+        settings.dispose_engines(url)
+
+
+def _writer(url: str, month: dt.date, rounds: int, seed: int) -> None:
+    engine = settings.get_engine(url)
+    frames = synthetic_results([month], partners=300, tenants=400, tenants_per_partner=20,
+                               seed=seed)  # fmt: skip
+    for _ in range(rounds):
+        R.write_results(engine, months=[month], frames=frames, partners=synthetic_partners(frames))
+        R.read_frame(engine, "designations", months=[month])
+
+
+def test_two_writer_processes_on_sqlite_both_succeed(tmp_path):
+    url = _sqlite_url(tmp_path)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(url, m, 4, i)) for i, m in enumerate((JAN, FEB))]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+    assert [p.exitcode for p in procs] == [0, 0]  # a "database is locked" would exit 1
+    engine = settings.get_engine(url)
+    assert R.months_scored(engine) == [JAN, FEB]
+    for i, m in enumerate((JAN, FEB)):
+        want = synthetic_results([m], partners=300, tenants=400, tenants_per_partner=20, seed=i)
+        for name, df in want.items():
+            assert R.read_frame(engine, name, months=[m]).equals(sorted_frame(name, df)), name
+    settings.dispose_engines(url)
+
+
+def _child_engine(url, inherited_id, queue):
+    engine = settings.get_engine(url)
+    with engine.connect() as c:
+        c.exec_driver_sql("SELECT 1")
+    queue.put((id(engine) != inherited_id, engine is settings.get_engine(url)))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork")
+def test_forked_process_gets_its_own_engine(tmp_path):
+    url = _sqlite_url(tmp_path)
+    parent = settings.get_engine(url)
+    assert settings.get_engine(url) is parent  # cached per URL...
+    with parent.connect() as c:
+        c.exec_driver_sql("SELECT 1")  # the parent's pool holds a connection
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    p = ctx.Process(target=_child_engine, args=(url, id(parent), queue))
+    p.start()
+    result = queue.get(timeout=60)
+    p.join(timeout=60)
+    assert p.exitcode == 0
+    assert result == (True, True)  # ...and per process
+    settings.dispose_engines(url)
+
+
+# ---- settings and boundaries -----------------------------------------------------------------
+
+
+def test_database_url_from_env(monkeypatch):
+    monkeypatch.setenv("PCS_DATABASE_URL", "postgresql+psycopg://u@h/db")
+    assert settings.database_url() == "postgresql+psycopg://u@h/db"
+    monkeypatch.delenv("PCS_DATABASE_URL")
+    assert settings.database_url() == f"sqlite:///{PROJECT_ROOT / 'var' / 'pcs.sqlite'}"
+    assert (PROJECT_ROOT / "var").is_dir()
+
+
+def test_engines_are_lazy_and_storage_imports_no_dagster_or_web():
+    code = textwrap.dedent(
+        """
+        import sys
+        import storage, storage.settings, storage.models, storage.results, storage.migrate
+        bad = sorted(m for m in sys.modules
+                     if m.split(".")[0] in {"dagster", "strawberry", "starlette", "uvicorn"})
+        assert not bad, bad
+        assert not storage.settings._engines, "an engine was made at import"
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, check=True)
