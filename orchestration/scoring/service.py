@@ -1,0 +1,73 @@
+"""Score months straight from a data folder: ingestion + the pure engine, no Dagster, no database.
+
+The pipeline's assets, `pcs score` and the API's simulator all go through these functions, so
+there is one way from input files to results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from . import engine, ingest
+from .engine import ScoreResult
+from .rulebook import Rulebooks, load_rulebooks
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_DATA_DIR = PROJECT_ROOT / "var" / "demo-data"
+
+
+def data_dir() -> Path:
+    """``PCS_DATA_DIR``, or the demo data folder."""
+    return Path(os.environ.get("PCS_DATA_DIR") or DEMO_DATA_DIR)
+
+
+@dataclass
+class ScoredRange:
+    months: list[dt.date]
+    result: ScoreResult
+    partners: pl.DataFrame  # partner_id, partner_name, in_registry
+    warnings: list[str] = field(default_factory=list)
+
+
+def partner_registry(directory: str | Path) -> pl.DataFrame:
+    """Every partner known to the data (scoring-rules §8), with its name where listed."""
+    listed = ingest.read_partners(directory)
+    known = ingest.known_partner_ids(directory).to_frame()
+    return (
+        known.join(listed, on="partner_id", how="left")
+        .with_columns(pl.col("partner_id").is_in(listed["partner_id"].implode()).alias("in_registry"))
+        .sort("partner_id")
+    )
+
+
+def score_months(
+    months: Iterable[dt.date],
+    *,
+    directory: str | Path | None = None,
+    rulebooks: Rulebooks | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ScoredRange:
+    """Read the snapshots the months need (each once), validate them, score every partner."""
+    directory = Path(directory) if directory is not None else data_dir()
+    scored = sorted({engine.month_start(m) for m in months})
+    needed = sorted({n for m in scored for n in engine.months_needed(m)})
+    needed_by = "scoring " + ", ".join(f"{m:%Y-%m}" for m in scored)
+    snapshots = ingest.read_snapshots(directory, needed, progress=progress, needed_by=needed_by)
+    certifications = ingest.read_certifications(directory)
+    partners = partner_registry(directory)
+    if progress:
+        progress(f"scoring {len(scored)} month(s) for {partners.height} partners")
+    result = engine.score(
+        rulebooks=rulebooks or load_rulebooks(),
+        months=scored,
+        snapshots=snapshots,
+        certifications=certifications,
+        partner_ids=partners["partner_id"],
+    )
+    return ScoredRange(scored, result, partners, list(snapshots.warnings))
