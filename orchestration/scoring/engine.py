@@ -27,7 +27,7 @@ from .frames import (
     MissingSnapshotError,
     Snapshots,
 )
-from .rulebook import METRICS, OPTION_ALL, Rulebook, Rulebooks
+from .rulebook import METRICS, OPTION_ALL, Rulebook, Rulebooks, fold
 
 YEAR = "12mo"
 NAT_KEYS = {
@@ -155,11 +155,16 @@ def _fold(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().str.to_lowercase()
 
 
-def _workload_map(book: Rulebook) -> pl.DataFrame:
-    names = book.workload_names
-    return pl.DataFrame(
-        {"wkey": list(names), "workload": list(names.values())},
-        schema={"wkey": pl.String, "workload": pl.String},
+def _canonical(col: str, frame: pl.DataFrame, mapping: dict[str, str]) -> pl.Expr:
+    """Map a low-cardinality name column through ``mapping`` (folded name -> canonical).
+
+    Names are folded once per distinct value, not once per row; unknown names become null.
+    Categorical output keeps the big frames small and their joins on integer codes.
+    """
+    raw = frame.get_column(col).unique().drop_nulls().to_list()
+    hits = [(r, mapping[fold(r)]) for r in raw if fold(r) in mapping]
+    return pl.col(col).replace_strict(
+        [r for r, _ in hits], [c for _, c in hits], default=None, return_dtype=pl.Categorical
     )
 
 
@@ -167,9 +172,8 @@ def eligible_usage(book: Rulebook, usage: pl.DataFrame) -> pl.DataFrame:
     """Usage rows of eligible workloads, workloads under their canonical names."""
     return (
         usage.lazy()
-        .with_columns(_fold("workload").alias("wkey"))
-        .drop("workload")
-        .join(_workload_map(book).lazy(), on="wkey", how="inner")
+        .with_columns(_canonical("workload", usage, book.workload_names))
+        .filter(pl.col("workload").is_not_null())
         .select("month", "tenant_id", "workload", "paid_seats", "active_users")
         .collect()
     )
@@ -200,22 +204,14 @@ def partner_holdings(book: Rulebook, associations: pl.DataFrame, usage: pl.DataF
 
     A workload held through several rows of one option counts once, dated by the earliest.
     """
-    types = pl.DataFrame(
-        {
-            "association_type": list(book.association_types),
-            "option": list(book.association_types.values()),
-        },
-        schema={"association_type": pl.String, "option": pl.String},
-    )
+    types = {t.casefold(): o for t, o in book.association_types.items()}
     return (
         associations.lazy()
         .with_columns(
-            _fold("workload").alias("wkey"),
-            pl.col("association_type").str.strip_chars().str.to_uppercase(),
+            _canonical("workload", associations, book.workload_names),
+            _canonical("association_type", associations, types).alias("option"),
         )
-        .drop("workload")
-        .join(_workload_map(book).lazy(), on="wkey", how="inner")
-        .join(types.lazy(), on="association_type", how="inner")
+        .filter(pl.col("workload").is_not_null() & pl.col("option").is_not_null())
         .group_by("month", "partner_id", "tenant_id", "option", "workload")
         .agg(pl.col("associated_on").min())
         .join(usage.lazy(), on=["month", "tenant_id", "workload"], how="left")
@@ -433,7 +429,7 @@ def _metric_rows(book: Rulebook, facts: dict[str, pl.DataFrame], persons: pl.Dat
                     _points(pl.col("persons"), book.units(metric.per_unit), book.units(metric.max_points)).alias("units"),
                 )
             )
-        per_option = f.group_by("month", "partner_id", "option").agg(
+        per_option = f.with_columns(pl.col("option").cast(pl.String)).group_by("month", "partner_id", "option").agg(
             pl.col("active_users").filter(pl.col("counted")).sum().alias("au"),
             pl.col("active_users_year_ago").sum().alias("au_year_ago"),
             pl.col("baseline_users").sum().alias("baseline"),
@@ -471,7 +467,9 @@ def _metric_rows(book: Rulebook, facts: dict[str, pl.DataFrame], persons: pl.Dat
                 )
             )
     cols = ["month", "partner_id", "track", "metric", "option", "value", "current", "year_ago", "adjustment", "units"]
-    return pl.concat([p.select(cols) for p in parts])
+    types = {"partner_id": pl.Categorical, "option": pl.String, "value": pl.Int64, "current": pl.Int64,
+             "year_ago": pl.Int64, "adjustment": pl.Int64, "units": pl.Int64}
+    return pl.concat([p.select(cols).cast(types) for p in parts])
 
 
 def _grid(book: Rulebook, partners: pl.Series, scored: list[dt.date]) -> pl.LazyFrame:
@@ -509,8 +507,13 @@ def score_with_rulebook(
     """Score ``months`` (all under ``book``) for ``partners``; snapshots must cover M-12..M."""
     scored = sorted(months)
     needed = sorted({n for m in scored for n in months_needed(m)})
-    usage_all = snapshots.usage.filter(pl.col("month").is_in(needed))
-    assoc_all = snapshots.associations.filter(pl.col("month").is_in(needed))
+    # Ids become categoricals: joins and group-bys then run on integer codes.
+    ids = pl.col("partner_id", "tenant_id").cast(pl.Categorical)
+    usage_all = snapshots.usage.filter(pl.col("month").is_in(needed)).with_columns(
+        pl.col("tenant_id").cast(pl.Categorical)
+    )
+    assoc_all = snapshots.associations.filter(pl.col("month").is_in(needed)).with_columns(ids)
+    partners = partners.cast(pl.Categorical)
 
     usage = eligible_usage(book, usage_all)
     eligibility = tenant_eligibility(book, usage)
@@ -580,11 +583,17 @@ def score_with_rulebook(
     customer_details = pl.concat(
         [f.select(list(CUSTOMER_DETAILS_SCHEMA)) for f in facts.values()]
     ).sort(NAT_KEYS["customer_details"])
+    out = {
+        "eligible_tenants": eligibility.filter(pl.col("month").is_in(scored)),
+        "holdings": holdings.filter(pl.col("month").is_in(scored)),
+        "metric_points": metric_points,
+        "path_scores": path_scores,
+        "designations": designations,
+        "customer_details": customer_details,
+    }
     return ScoreResult(
-        eligible_tenants=eligibility.filter(pl.col("month").is_in(scored)).sort(NAT_KEYS["eligible_tenants"]),
-        holdings=holdings.filter(pl.col("month").is_in(scored)).sort(NAT_KEYS["holdings"]),
-        metric_points=metric_points,
-        path_scores=path_scores,
-        designations=designations,
-        customer_details=customer_details,
+        **{
+            name: frame.with_columns(pl.col(pl.Categorical).cast(pl.String)).sort(NAT_KEYS[name])
+            for name, frame in out.items()
+        }
     )
