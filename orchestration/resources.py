@@ -1,0 +1,64 @@
+"""Dagster resources: the results database and the input data folder.
+
+Both resolve their location when used, not when the definitions load, so the environment of
+the process that runs the step decides (``PCS_DATABASE_URL``, ``PCS_DATA_DIR``); a value set in
+the resource's config (or by ``pcs backfill --database/--data``) wins.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from orchestration.scoring import service
+from storage import migrate, settings
+
+_migrated: set[tuple[str, int]] = set()
+_migrate_lock = threading.Lock()
+
+
+class ResultsDatabase(dg.ConfigurableResource):
+    """The SQLAlchemy results database (SQLite or PostgreSQL).
+
+    ``url``: default ``PCS_DATABASE_URL``, else the project's SQLite file
+    (``storage.settings.database_url()``). The first ``engine()`` call of a process applies the
+    Alembic migrations (``storage.migrate.upgrade``: idempotent, one transaction) unless
+    ``migrate`` is false. Engines come from ``storage.settings.get_engine``: one per URL and
+    process, created lazily (never at import, never shared with a forked worker).
+    """
+
+    url: str | None = None
+    migrate: bool = True
+
+    def resolved_url(self) -> str:
+        return self.url or settings.database_url()
+
+    def engine(self) -> Engine:
+        url = self.resolved_url()
+        engine = settings.get_engine(url)
+        if self.migrate:
+            key = (engine.url.render_as_string(hide_password=False), os.getpid())
+            with _migrate_lock:
+                if key not in _migrated:
+                    migrate.upgrade(engine)
+                    _migrated.add(key)
+        return engine
+
+    def display_url(self) -> str:
+        """The URL with its password hidden (for logs and metadata)."""
+        return make_url(self.resolved_url()).render_as_string(hide_password=True)
+
+
+class DataFolder(dg.ConfigurableResource):
+    """The input data folder of ``input-data.md``: ``path``, default ``PCS_DATA_DIR`` (else the
+    demo folder, ``orchestration.scoring.service.data_dir()``)."""
+
+    path: str | None = None
+
+    def resolved(self) -> Path:
+        return Path(self.path) if self.path else service.data_dir()
