@@ -31,6 +31,7 @@ from orchestration.pipeline.automation import JOB_NAME, score_job
 from orchestration.pipeline.partitions import (
     MONTHS_PER_CHUNK,
     START_MONTH_ENV,
+    chunks,
     parse_month,
     partition_months,
     run_target,
@@ -41,6 +42,7 @@ from orchestration.scoring.engine import month_range
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / "var" / "dagster_home"
 INSTANCE_TEMPLATE = Path(__file__).resolve().parent / "dagster.yaml"
+DESIGNATIONS = dg.AssetKey("designations")
 
 # Dagster's own console logger is silenced (its events would drown the progress lines); the
 # runs' full logs are in the instance (the UI).
@@ -158,6 +160,27 @@ def run(args: argparse.Namespace) -> int:
     if result.success:
         print(f"done: {span(months)} scored in {elapsed:.1f}s (run {result.run_id})")
         return 0
-    print(f"pcs backfill: run {result.run_id} failed after {elapsed:.1f}s", file=sys.stderr)
+    written = written_months(result)
+    not_scored = [m for m in months if m not in written]
+    print(
+        f"pcs backfill: run {result.run_id} failed after {elapsed:.1f}s; not scored: "
+        f"{_spans(not_scored)}; scored and written: {_spans(written) or 'none'}",
+        file=sys.stderr,
+    )
     print(failure_text(result), file=sys.stderr)
     return 1
+
+
+def written_months(result: dg.ExecuteInProcessResult) -> list:
+    """The months a run recorded as materialized (a failed run may have written some chunks)."""
+    return sorted(
+        {
+            parse_month(e.partition)
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == DESIGNATIONS and e.partition
+        }
+    )
+
+
+def _spans(months: list) -> str:
+    return ", ".join(span(c) for c in chunks(months, None))

@@ -1,5 +1,6 @@
 """``pcs generate --out DIR --partners N [--months 24] [--start 2023-01] [--seed 0]
-[--format csv|parquet] [--overwrite]``: write a synthetic data folder (``orchestration.generate``)."""
+[--format csv|parquet] [--overwrite]``: write a synthetic data folder
+(``orchestration.generate.generate``), printing progress as it goes."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="data folder to write")
     parser.add_argument("--partners", required=True, type=int, metavar="N", help="listed partners")
     parser.add_argument("--months", type=int, default=24, help="months of snapshots (default 24)")
-    parser.add_argument("--start", default="2023-01", metavar="YYYY-MM", help="first month (default 2023-01)")
+    parser.add_argument(
+        "--start", default="2023-01", metavar="YYYY-MM", help="first month (default 2023-01)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
-        "--format", dest="fmt", choices=("csv", "parquet"), default="csv", help="month files (default csv)"
+        "--format", dest="fmt", choices=("csv", "parquet"), default="csv",
+        help="format of the month files (default csv)",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace the data files of a non-empty --out"
@@ -42,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     except FileExistsError:
-        print(f"pcs generate: {args.out} is not empty (pass --overwrite to replace its data files)", file=sys.stderr)
+        print(
+            f"pcs generate: {args.out} is not empty (pass --overwrite to replace its data files)",
+            file=sys.stderr,
+        )
         return 2
     except (ValueError, NotADirectoryError) as exc:
         print(f"pcs generate: {exc}", file=sys.stderr)

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     table = table.with_columns(pl.col("month").dt.strftime("%Y-%m")).rename(
         {c: f"{c} qualifying" for c in table.columns if c not in ("month", "partners", "attained")}
     )
-    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True):
+    with pl.Config(
+        tbl_rows=-1, tbl_cols=-1, tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True
+    ):
         print(table)
     if args.json:
         cards = scorecards(scored.result)

@@ -406,7 +406,8 @@ def test_pcs_backfill_with_a_broken_month_exits_non_zero_naming_it(tmp_path, mon
         code = cli.main(["backfill", "--from", "2024-01", "--to", "2024-12", "--data", str(data), "--database", url])
         err = capsys.readouterr().err
         assert code == 1
-        assert "pcs backfill: run " in err and " failed after " in err
+        assert "pcs backfill: run " in err
+        assert "; not scored: 2024-01..2024-12; scored and written: none" in err
         assert "2024-01..2024-12 not scored, nothing written (bad input: 2024-06)" in err
         assert f"{BAD_FILE}, column 'paid_seats', row 2, value '-5': must be an integer >= 0" in err
         assert R.months_scored(get_engine(url)) == spring

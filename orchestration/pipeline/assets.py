@@ -53,7 +53,6 @@ The step runs in the concurrency pool ``results_db`` (limit it to 1: SQLite has 
 ``pcs.pipeline`` (``pcs backfill`` prints them).
 """
 
-
 import datetime as dt
 import logging
 import re
@@ -147,7 +146,7 @@ SNAPSHOT_SPEC = dg.AssetSpec(
     group_name=INPUT_GROUP,
     description=(
         "The month's input snapshot (months/YYYY-MM: workload_usage, associations), read and "
-        "validated. Materialized together with the results that read it."
+        "validated. Materialized with the results that read it, or alone (validation only)."
     ),
     kinds={"polars"},
 )
@@ -168,7 +167,10 @@ CHECK_SPECS = [
         INPUT_VALID,
         asset=SNAPSHOT,
         blocking=True,
-        description="Every input file the run reads follows input-data.md; else nothing is written.",
+        description=(
+            "Every input file the run reads follows input-data.md; else the months that read a "
+            "bad file are not written."
+        ),
     ),
     dg.AssetCheckSpec(
         SEATS_WARNING,
@@ -206,10 +208,13 @@ def broken_inputs(exc: InputError) -> list[str]:
 
 def failure_text(months: list[dt.date], exc: InputError) -> str:
     """The run's failure message: which months, why, nothing written, then the error itself."""
-    return f"{span(months)} not scored, nothing written (bad input: {', '.join(broken_inputs(exc))})\n{exc}"
+    bad = ", ".join(broken_inputs(exc))
+    return f"{span(months)} not scored, nothing written (bad input: {bad})\n{exc}"
 
 
-def failure_summary(failures: list[tuple[list[dt.date], InputError]], written: list[dt.date]) -> str:
+def failure_summary(
+    failures: list[tuple[list[dt.date], InputError]], written: list[dt.date]
+) -> str:
     """The run's failure message: every chunk not scored and why, then what was written."""
     parts = [failure_text(chunk, exc) for chunk, exc in failures]
     if written:
@@ -249,6 +254,17 @@ def score_distribution(designations: pl.DataFrame) -> pl.DataFrame:
             pl.col("partners").fill_null(0).cast(pl.Int64),
             pl.col("attained").fill_null(0).cast(pl.Int64),
         )
+    )
+
+
+def top_scores(designations: pl.DataFrame, partners: pl.DataFrame, n: int = 10) -> pl.DataFrame:
+    """The ``n`` best scores (any month), with the partners' names."""
+    names = partners.select("partner_id", "partner_name")
+    return (
+        designations.sort(["score", "month", "partner_id"], descending=[True, False, False])
+        .head(n)
+        .join(names, on="partner_id", how="left", maintain_order="left")
+        .select("month", "partner_id", "partner_name", "best_track", "score", "attained")
     )
 
 
@@ -341,6 +357,7 @@ def score_months(
     if not context.selected_asset_keys & RESULT_KEYS:
         yield from _validate_only(context, months, directory, say)
         return
+    results_db.engine()  # connect and migrate first: fail before the expensive scoring
     parts = chunks(months, MONTHS_PER_CHUNK)
     in_chunks = f", in {len(parts)} chunks of up to {MONTHS_PER_CHUNK}" if len(parts) > 1 else ""
     say(f"scoring {span(months)} ({len(months)} month(s){in_chunks}) from {directory}")
@@ -378,7 +395,9 @@ def score_months(
     yield from _results(context, directory, months, tally)
 
 
-def _input_invalid(context: dg.AssetExecutionContext, text: str, metadata: dict) -> Iterator[dg.AssetCheckResult]:
+def _input_invalid(
+    context: dg.AssetExecutionContext, text: str, metadata: dict
+) -> Iterator[dg.AssetCheckResult]:
     """The failed blocking check (when it is part of the run)."""
     if INPUT_VALID_KEY in context.selected_asset_check_keys:
         yield dg.AssetCheckResult(
@@ -420,7 +439,9 @@ def _validate_only(
     label = span(months)
     say(f"validating {label} (monthly_snapshot only: nothing is scored)")
     try:
-        snaps = ingest.read_snapshots(directory, months, progress=say, needed_by=f"validating {label}")
+        snaps = ingest.read_snapshots(
+            directory, months, progress=say, needed_by=f"validating {label}"
+        )
     except InputError as exc:
         text = f"{label}: input not valid (bad input: {', '.join(broken_inputs(exc))})\n{exc}"
         context.log.error(text)
@@ -558,16 +579,10 @@ def _results(
                 "per month": dg.MetadataValue.md(
                     markdown(pl.concat(tally.summaries, how="diagonal_relaxed"), rows=200)
                 ),
-                "score distribution": dg.MetadataValue.md(markdown(score_distribution(designations))),
-                "top scores": dg.MetadataValue.md(
-                    markdown(
-                        designations.sort(["score", "month", "partner_id"], descending=[True, False, False])
-                        .head(10)
-                        .join(partners.select("partner_id", "partner_name"), on="partner_id", how="left", maintain_order="left")
-                        .select("month", "partner_id", "partner_name", "best_track", "score", "attained"),
-                        rows=10,
-                    )
+                "score distribution": dg.MetadataValue.md(
+                    markdown(score_distribution(designations))
                 ),
+                "top scores": dg.MetadataValue.md(markdown(top_scores(designations, partners))),
             }
             checks.append(_partners_named(partners))
         yield from _emit(context, dg.AssetKey(name), metadata, checks)

@@ -5,9 +5,11 @@
   complete month; its ``run_key`` is the partition key).
 * ``new_month_sensor``: a new ``months/YYYY-MM`` folder holding both tables starts a run for that
   month. Its cursor is the high-water mark (the newest month requested); months at or below it
-  are not requested again. New consecutive months are scored by one run (a partition range). On its first evaluation (no cursor) every month
-  folder that is a partition counts as new. ``run_key``: the folder name(s) and the newest
-  modification time of the folder and its files.
+  are not requested again. New consecutive months are scored by one run (a partition range).
+  On its first evaluation (no cursor) every month folder that is a partition counts as new.
+  A folder is picked up once it holds both tables; a month that is not a partition yet (the
+  current month) waits. ``run_key``: the folder name(s) and the newest modification time of
+  the folder and its files.
 * ``certifications_sensor``: when ``certifications.(csv|parquet)`` changes (its modification
   time; also the cursor), rescores the latest scored month of the results database
   (``run_key``: file, modification time, month). On its first evaluation it only rescores when
@@ -16,7 +18,6 @@
 All three are off by default (turn them on in the UI, or ``dagster schedule start`` /
 ``dagster sensor start``); they need ``dagster-daemon`` (``dagster dev`` runs it).
 """
-
 
 import datetime as dt
 from pathlib import Path
@@ -97,7 +98,9 @@ def new_month_sensor(context: dg.SensorEvaluationContext, data_folder: DataFolde
     new = sorted(m for m in folders if (high is None or m > high) and m in partitions)
     if not new:
         return dg.SkipReason(
-            f"no new month folder after {high:%Y-%m}" if high else "no month folder that is a partition"
+            f"no new month folder after {high:%Y-%m}"
+            if high
+            else "no month folder that is a partition"
         )
     requests = []
     for chunk in chunks(new, None):
