@@ -1,0 +1,39 @@
+"""The API's settings: where the data is, who the admin is, and the request limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestration.scoring.service import data_dir
+from storage.settings import database_url
+
+ADMIN_TOKEN_ENV = "PCS_ADMIN_TOKEN"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    database_url: str
+    admin_token: str | None  # None: no admin access
+    data_dir: Path  # the input folder (the skilling report reads its certifications file)
+    graphql_ide: bool = True  # GraphiQL on GET /graphql (the page itself needs no token)
+    max_page_size: int = 100  # largest `first` of a connection
+    max_scorecards: int = 2_500  # scorecards one request may return, all fields together
+    max_customers: int = 5_000  # customer rows one request may return
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2_000
+    # run the driver calls in worker threads (None: yes, except on SQLite, whose local queries
+    # are quicker to run in the event loop than to hand to a thread: ~2x the scorecard
+    # throughput measured; a network database's round trips must not block the loop)
+    db_threads: bool | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> ApiSettings:
+        """``PCS_DATABASE_URL``, ``PCS_ADMIN_TOKEN``, ``PCS_DATA_DIR`` (each overridable)."""
+        token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
+        ide = os.environ.get("PCS_GRAPHQL_IDE", "1").strip().lower() not in ("0", "false", "no", "off")
+        values = {"database_url": database_url(), "admin_token": token, "data_dir": data_dir(), "graphql_ide": ide}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,49 @@
+"""The typed per-request context: who asks, the request's database, loaders and budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from graphql_api.auth import Viewer
+from graphql_api.db import RequestDB
+from graphql_api.errors import UserError
+
+if TYPE_CHECKING:
+    from graphql_api.loaders import Loaders
+    from graphql_api.services import Services
+
+
+class Budget:
+    """How much one request may return: bounds the work of nested lists (a page of partners
+    with each one's history, ...), which depth and alias limits alone do not."""
+
+    def __init__(self, scorecards: int, customers: int) -> None:
+        self.scorecards = scorecards
+        self.customers = customers
+
+    def charge_scorecards(self, n: int) -> None:
+        self.scorecards -= n
+        if self.scorecards < 0:
+            raise UserError(
+                "Query too large: it would return too many scorecards. Ask for fewer partners "
+                "or a narrower from/to range.",
+                code="QUERY_TOO_LARGE",
+            )
+
+    def charge_customers(self, n: int) -> None:
+        self.customers -= n
+        if self.customers < 0:
+            raise UserError(
+                "Query too large: it would return too many customer rows. Ask for fewer.",
+                code="QUERY_TOO_LARGE",
+            )
+
+
+@dataclass
+class Context:
+    viewer: Viewer
+    db: RequestDB
+    services: Services
+    loaders: Loaders
+    budget: Budget

@@ -1,0 +1,43 @@
+"""The enums of the schema. Their order is the order lists are served in."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+
+@strawberry.enum(description="An attainment path; paths are listed ENTERPRISE then SMB.")
+class Track(enum.Enum):
+    ENTERPRISE = "ENTERPRISE"
+    SMB = "SMB"
+
+
+@strawberry.enum(description="The five metrics of a path, in the order they are listed.")
+class Metric(enum.Enum):
+    NET_CUSTOMER_ADDS = "NET_CUSTOMER_ADDS"
+    INTERMEDIATE_CERTIFICATIONS = "INTERMEDIATE_CERTIFICATIONS"
+    ADVANCED_CERTIFICATIONS = "ADVANCED_CERTIFICATIONS"
+    USAGE_GROWTH = "USAGE_GROWTH"
+    DEPLOYMENTS = "DEPLOYMENTS"
+
+
+@strawberry.enum(
+    description="How a partner is associated with a customer. ALL: a metric that is not split by association."
+)
+class AssociationOption(enum.Enum):
+    CPOR = "CPOR"
+    DPOR = "DPOR"
+    CSP = "CSP"
+    ALL = "ALL"
+
+
+@strawberry.enum(description="The level of a certification in the skilling metrics.")
+class CertificationLevel(enum.Enum):
+    INTERMEDIATE = "INTERMEDIATE"
+    ADVANCED = "ADVANCED"
+
+
+TRACK_ORDER = {t.value: i for i, t in enumerate(Track)}
+METRIC_ORDER = {m.value: i for i, m in enumerate(Metric)}
+OPTION_ORDER = {o.value: i for i, o in enumerate(AssociationOption)}
