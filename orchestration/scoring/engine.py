@@ -155,16 +155,29 @@ def _fold(col: str) -> pl.Expr:
     return pl.col(col).str.strip_chars().str.to_lowercase()
 
 
+def _lexical_enum(values: Iterable[str]) -> pl.Enum:
+    """An Enum whose physical order is the values' sorted order: sorting on it is lexical."""
+    return pl.Enum(sorted(set(values)))
+
+
+def _track_dtype(book: Rulebook) -> pl.Enum:
+    return _lexical_enum(t.name for t in book.tracks)
+
+
+def _option_dtype(book: Rulebook) -> pl.Enum:
+    return _lexical_enum([OPTION_ALL, *book.options])
+
+
 def _canonical(col: str, frame: pl.DataFrame, mapping: dict[str, str]) -> pl.Expr:
     """Map a low-cardinality name column through ``mapping`` (folded name -> canonical).
 
     Names are folded once per distinct value, not once per row; unknown names become null.
-    Categorical output keeps the big frames small and their joins on integer codes.
+    Enum output keeps the big frames small and their joins and sorts on integer codes.
     """
     raw = frame.get_column(col).unique().drop_nulls().to_list()
     hits = [(r, mapping[fold(r)]) for r in raw if fold(r) in mapping]
     return pl.col(col).replace_strict(
-        [r for r, _ in hits], [c for _, c in hits], default=None, return_dtype=pl.Categorical
+        [r for r, _ in hits], [c for _, c in hits], default=None, return_dtype=_lexical_enum(mapping.values())
     )
 
 
@@ -194,7 +207,7 @@ def tenant_eligibility(book: Rulebook, usage: pl.DataFrame) -> pl.DataFrame:
             .filter(band)
             .group_by("month", "tenant_id")
             .agg(pl.col("paid_seats").max().alias("max_paid_seats"))
-            .with_columns(pl.lit(t.name).alias("track"))
+            .with_columns(pl.lit(t.name, dtype=_track_dtype(book)).alias("track"))
         )
     return pl.concat(parts).select(list(ELIGIBLE_TENANTS_SCHEMA)).collect()
 
@@ -352,7 +365,7 @@ def tenant_facts(
         )
         .with_columns(
             (pl.col("deployed") & ~pl.col("deployed_year_ago") & pl.col("deployed_at_claim")).alias("excluded"),
-            pl.lit(track_name).alias("track"),
+            pl.lit(track_name, dtype=_track_dtype(book)).alias("track"),
             pl.col("eligible_now").alias("eligible"),
         )
         .drop("eligible_now", "deployed_at_claim")
@@ -384,7 +397,8 @@ def _certified_persons(book: Rulebook, certifications: pl.DataFrame, scored: lis
     )
 
 
-def _metric_rows(book: Rulebook, facts: dict[str, pl.DataFrame], persons: pl.DataFrame) -> pl.LazyFrame:
+def _metric_rows(book: Rulebook, facts: dict[str, pl.DataFrame], persons: pl.DataFrame,
+                 partner_dtype: pl.DataType) -> pl.LazyFrame:
     """Long frame of (month, partner, track, metric, option, value, current, year_ago,
     adjustment, units) for every measure a partner has; absent rows mean zero."""
     parts: list[pl.LazyFrame] = []
@@ -467,7 +481,8 @@ def _metric_rows(book: Rulebook, facts: dict[str, pl.DataFrame], persons: pl.Dat
                 )
             )
     cols = ["month", "partner_id", "track", "metric", "option", "value", "current", "year_ago", "adjustment", "units"]
-    types = {"partner_id": pl.Categorical, "option": pl.String, "value": pl.Int64, "current": pl.Int64,
+    types = {"partner_id": partner_dtype, "track": _track_dtype(book), "metric": _lexical_enum(METRICS),
+             "option": _option_dtype(book), "value": pl.Int64, "current": pl.Int64,
              "year_ago": pl.Int64, "adjustment": pl.Int64, "units": pl.Int64}
     return pl.concat([p.select(cols).cast(types) for p in parts])
 
@@ -486,7 +501,8 @@ def _grid(book: Rulebook, partners: pl.Series, scored: list[dt.date]) -> pl.Lazy
                         "max_units": book.units(t.max_points(metric)),
                     }
                 )
-    shape = pl.DataFrame(rows, schema={"track": pl.String, "metric": pl.String, "option": pl.String,
+    shape = pl.DataFrame(rows, schema={"track": _track_dtype(book), "metric": _lexical_enum(METRICS),
+                                       "option": _option_dtype(book),
                                        "track_rank": pl.Int64, "option_rank": pl.Int64, "max_units": pl.Int64})
     months = pl.DataFrame({"month": scored}, schema={"month": pl.Date})
     return (
@@ -507,13 +523,20 @@ def score_with_rulebook(
     """Score ``months`` (all under ``book``) for ``partners``; snapshots must cover M-12..M."""
     scored = sorted(months)
     needed = sorted({n for m in scored for n in months_needed(m)})
-    # Ids become categoricals: joins and group-bys then run on integer codes.
-    ids = pl.col("partner_id", "tenant_id").cast(pl.Categorical)
-    usage_all = snapshots.usage.filter(pl.col("month").is_in(needed)).with_columns(
-        pl.col("tenant_id").cast(pl.Categorical)
+    # Ids become lexically ordered enums: joins, group-bys and sorts run on integer codes.
+    usage_all = snapshots.usage.filter(pl.col("month").is_in(needed))
+    assoc_all = snapshots.associations.filter(pl.col("month").is_in(needed))
+    tenant_dtype = pl.Enum(
+        pl.concat([usage_all["tenant_id"], assoc_all["tenant_id"]]).unique().sort()
     )
-    assoc_all = snapshots.associations.filter(pl.col("month").is_in(needed)).with_columns(ids)
-    partners = partners.cast(pl.Categorical)
+    partner_dtype = pl.Enum(
+        pl.concat([partners, assoc_all["partner_id"], certifications["partner_id"]]).unique().sort()
+    )
+    usage_all = usage_all.with_columns(pl.col("tenant_id").cast(tenant_dtype))
+    assoc_all = assoc_all.with_columns(
+        pl.col("partner_id").cast(partner_dtype), pl.col("tenant_id").cast(tenant_dtype)
+    )
+    partners = partners.cast(partner_dtype)
 
     usage = eligible_usage(book, usage_all)
     eligibility = tenant_eligibility(book, usage)
@@ -525,7 +548,7 @@ def score_with_rulebook(
     keys = ["month", "partner_id", "track", "metric", "option"]
     metric_rows = (
         _grid(book, partners, scored)
-        .join(_metric_rows(book, facts, persons), on=keys, how="left")
+        .join(_metric_rows(book, facts, persons, partner_dtype), on=keys, how="left")
         .with_columns(pl.col("value", "current", "year_ago", "adjustment", "units").fill_null(0))
     )
     # The winning option: most points, ties to the option listed first.
@@ -593,7 +616,9 @@ def score_with_rulebook(
     }
     return ScoreResult(
         **{
-            name: frame.with_columns(pl.col(pl.Categorical).cast(pl.String)).sort(NAT_KEYS[name])
+            name: frame.sort(NAT_KEYS[name]).with_columns(
+                pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))
+            )
             for name, frame in out.items()
         }
     )
