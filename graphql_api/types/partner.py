@@ -1,3 +1,4 @@
+import asyncio
 import datetime as dt
 from typing import Annotated
 
@@ -14,8 +15,15 @@ from graphql_api.types.customer_connection import CustomerConnection, CustomerEd
 from graphql_api.types.enums import AssociationOption, Track
 from graphql_api.types.scalars import Month
 from graphql_api.types.scorecard import Scorecard
+from graphql_api.types.simulation import (
+    PartnerWarnings,
+    QualificationStatus,
+    build_warnings,
+    status_from_scorecards,
+)
 from graphql_api.types.skilling import SkillingReport
 from graphql_api.types.trend import Trend
+from orchestration.scoring.engine import add_months
 from orchestration.scoring.rulebook import RulebookError
 
 Info = strawberry.Info[Context, None]
@@ -134,6 +142,32 @@ class Partner:
         from graphql_api.skilling import skilling_report
 
         return await skilling_report(info.context, str(self.id), month)
+
+    @strawberry.field(
+        description="Qualification status in a month (the partner's latest scored month when omitted): "
+        "qualified when the designation was attained in that month or any of the 5 months before."
+    )
+    async def status(self, info: Info, month: Month | None = UNSET) -> QualificationStatus | None:
+        month = await self._month_or_latest(info, given(month))
+        if month is None:
+            return None
+        first = add_months(month, -5)
+        cards = await info.context.loaders.history.load((str(self.id), first, month))
+        return status_from_scorecards(cards, str(self.id), month)
+
+    @strawberry.field(
+        description="Warnings for a month (the partner's latest scored month when omitted): certifications "
+        "expiring within 90 days after the month's end, and held customers whose loss alone would drop an "
+        "attained partner below the designation."
+    )
+    async def warnings(self, info: Info, month: Month | None = UNSET) -> PartnerWarnings | None:
+        month = await self._month_or_latest(info, given(month))
+        if month is None:
+            return None
+        card = await info.context.loaders.scorecard.load((str(self.id), month))
+        if card is None:
+            return None
+        return await asyncio.to_thread(build_warnings, info.context, str(self.id), month, card.attained)
 
 
 def _seat_bands(ctx: Context, month: dt.date) -> dict[str, str]:

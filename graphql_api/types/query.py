@@ -13,6 +13,7 @@ from graphql_api.types.scalars import Month
 from graphql_api.types.scorecard import scorecard_from_row
 from graphql_api.types.scorecard_connection import ScorecardConnection, ScorecardEdge
 from graphql_api.types.scored_month import ScoredMonth
+from graphql_api.types.simulation import Simulation, SimulationChangesInput, run_simulation, to_changes
 from graphql_api.types.viewer import Viewer
 
 Info = strawberry.Info[Context, None]
@@ -119,3 +120,23 @@ class Query:
     def viewer(self, info: Info) -> Viewer:
         v = info.context.viewer
         return Viewer(admin=v.admin, partner_id=strawberry.ID(v.partner_id) if v.partner_id else None)
+
+    @strawberry.field(
+        description="What-if: the partner's month (its latest scored month when omitted) scored as it is and "
+        "with hypothetical changes, by the same scoring. Null when the partner is not readable with this token "
+        "or has no scored month. Reads the month's M-12..M input snapshots from the data folder."
+    )
+    async def simulate(
+        self, info: Info, partner_id: strawberry.ID, changes: SimulationChangesInput, month: Month | None = UNSET
+    ) -> Simulation | None:
+        ctx = info.context
+        pid = str(partner_id)
+        if not ctx.viewer.can_read(pid):
+            return None
+        month = given(month)
+        if month is None:
+            latest = await ctx.loaders.latest_scorecard.load(pid)
+            if latest is None:
+                return None
+            month = latest.month
+        return await run_simulation(ctx, pid, month, to_changes(changes))
