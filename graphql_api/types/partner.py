@@ -12,7 +12,7 @@ from graphql_api.pagination import check_first, decode_cursor, encode_cursor, gi
 from graphql_api.prefetch import preload
 from graphql_api.types.customer import Customer
 from graphql_api.types.customer_connection import CustomerConnection, CustomerEdge
-from graphql_api.types.enums import AssociationOption, Track
+from graphql_api.types.enums import AssociationOption, Metric, Track
 from graphql_api.types.scalars import Month
 from graphql_api.types.scorecard import Scorecard
 from graphql_api.types.simulation import (
@@ -21,9 +21,11 @@ from graphql_api.types.simulation import (
     build_warnings,
     status_from_scorecards,
 )
+from graphql_api.types.recommendation import RecommendedGain, Recommendation
 from graphql_api.types.skilling import SkillingReport
 from graphql_api.types.trend import Trend
 from orchestration.scoring.engine import add_months
+from orchestration.scoring.recommend import recommend
 from orchestration.scoring.rulebook import RulebookError
 
 Info = strawberry.Info[Context, None]
@@ -168,6 +170,33 @@ class Partner:
         if card is None:
             return None
         return await asyncio.to_thread(build_warnings, info.context, str(self.id), month, card.attained)
+
+    @strawberry.field(
+        description="Per track, the cheapest concrete gains that reach the designation from the month's "
+        "stored measures (the partner's latest scored month when omitted)."
+    )
+    async def recommendations(self, info: Info, month: Month | None = UNSET) -> list[Recommendation] | None:
+        month = await self._month_or_latest(info, given(month))
+        if month is None:
+            return None
+        rows = await info.context.db.run(db.metrics_by_key, [(str(self.id), month)])
+        if not rows:
+            return None
+        try:
+            book = info.context.services.rulebooks.for_month(month)
+        except RulebookError as exc:
+            raise UserError(str(exc)) from exc
+        out = []
+        for track in book.tracks:
+            measures = {(r.metric, r.option): int(r.value) for r in rows if r.track == track.name}
+            plan = recommend(book, track.name, measures)
+            out.append(Recommendation(
+                track=Track(track.name), reachable=plan.reachable,
+                gains=[RecommendedGain(metric=Metric(g.metric), option=AssociationOption(g.option), units=g.units,
+                                       points=float(g.points), text=g.describe()) for g in plan.gains],
+                cost=float(plan.cost), total_before=float(plan.total_before), total_after=float(plan.total_after),
+            ))
+        return out
 
 
 def _seat_bands(ctx: Context, month: dt.date) -> dict[str, str]:
