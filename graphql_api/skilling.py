@@ -6,24 +6,21 @@ rule of the skilling metrics: a certification is active at month end M when
 from __future__ import annotations
 
 import asyncio
-import calendar
 import datetime as dt
 import logging
 
+import polars as pl
 import strawberry
 
 from graphql_api.context import Context
 from graphql_api.errors import UserError
 from graphql_api.types.enums import CertificationLevel
 from graphql_api.types.skilling import Certification, CertifiedPerson, SkillingReport
+from orchestration.scoring.engine import certification_active, month_end
 from orchestration.scoring.frames import InputError
 from orchestration.scoring.rulebook import RulebookError, fold
 
 log = logging.getLogger("graphql_api")
-
-
-def month_end(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
 def build_report(ctx: Context, partner_id: str, month: dt.date) -> SkillingReport:
@@ -39,11 +36,10 @@ def build_report(ctx: Context, partner_id: str, month: dt.date) -> SkillingRepor
         ) from None
     end = month_end(month)
     persons: dict[str, list[Certification]] = {}
-    for person, name, earned, expires in frame.select(
-        "person_id", "certification", "earned_on", "expires_on"
+    earned_by_then = frame.filter(pl.col("earned_on") <= end).with_columns(certification_active(end).alias("active"))
+    for person, name, earned, expires, active in earned_by_then.select(
+        "person_id", "certification", "earned_on", "expires_on", "active"
     ).iter_rows():
-        if earned > end:
-            continue  # not earned yet in that month
         level = levels.get(fold(name))
         persons.setdefault(person, []).append(
             Certification(
@@ -51,7 +47,7 @@ def build_report(ctx: Context, partner_id: str, month: dt.date) -> SkillingRepor
                 level=CertificationLevel(level) if level else None,
                 earned_on=earned,
                 expires_on=expires,
-                active=expires is None or expires > end,
+                active=active,
             )
         )
     out = []

@@ -20,7 +20,7 @@ from graphql_api.types.path_score import PathScore
 from graphql_api.types.scalars import Month
 from graphql_api.types.scorecard import Scorecard
 from orchestration.scoring import simulate as sim
-from orchestration.scoring.engine import ScoreResult
+from orchestration.scoring.engine import ScoreResult, month_end
 from orchestration.scoring.frames import InputError
 from orchestration.scoring.rulebook import RulebookError, fold
 
@@ -281,7 +281,7 @@ def build_warnings(ctx: Context, partner_id: str, month: dt.date, attained: bool
         levels = ctx.services.rulebooks.for_month(month).certification_levels
     except (InputError, RulebookError, OSError) as exc:
         raise _unavailable(exc) from None
-    end = sim.month_end(month)
+    end = month_end(month)
     expiring = [
         ExpiringCertification(
             person_id=strawberry.ID(r["person_id"]), certification=r["certification"],

@@ -74,6 +74,17 @@ def add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(y, m + 1, 1)
 
 
+def month_end(d: dt.date) -> dt.date:
+    """The last day of ``d``'s month."""
+    return add_months(month_start(d), 1) - dt.timedelta(days=1)
+
+
+def certification_active(end: pl.Expr | dt.date) -> pl.Expr:
+    """A certification counts at ``end`` (a month's last day): earned by then, not expired by then."""
+    end = end if isinstance(end, pl.Expr) else pl.lit(end)
+    return (pl.col("earned_on") <= end) & (pl.col("expires_on").is_null() | (pl.col("expires_on") > end))
+
+
 def months_needed(month: dt.date) -> list[dt.date]:
     """The snapshots that scoring ``month`` reads: M-12 through M."""
     return [add_months(month_start(month), -k) for k in range(12, -1, -1)]
@@ -387,10 +398,7 @@ def _certified_persons(book: Rulebook, certifications: pl.DataFrame, scored: lis
         .with_columns(_fold("certification").alias("ckey"))
         .join(level_map.lazy(), on="ckey", how="inner")
         .join(months.lazy(), how="cross")
-        .filter(
-            (pl.col("earned_on") <= pl.col("month_end"))
-            & (pl.col("expires_on").is_null() | (pl.col("expires_on") > pl.col("month_end")))
-        )
+        .filter(certification_active(pl.col("month_end")))
         .group_by("month", "partner_id", "level")
         .agg(pl.col("person_id").n_unique().cast(pl.Int64).alias("persons"))
         .collect()

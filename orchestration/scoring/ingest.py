@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
+from orchestration.scoring.engine import month_end
 from orchestration.scoring.frames import (
     ASSOCIATIONS_SCHEMA,
     CERTIFICATIONS_SCHEMA,
@@ -116,11 +117,6 @@ def _date(col: str) -> pl.Expr:
     c = pl.col(col)
     parsed = c.str.to_date(_DATE_FORMAT, strict=False)
     return pl.when(c.str.contains(_DATE_TEXT)).then(parsed).otherwise(None)
-
-
-def _month_end(month: dt.date) -> dt.date:
-    nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
 
 
 # ---- validation plan ---------------------------------------------------------------------------
@@ -548,7 +544,7 @@ def _associations_plan(
     table: _Table, month: dt.date
 ) -> tuple[pl.LazyFrame, list[_Check], _UniqueKey]:
     lf = _scan(table, [c for c in ASSOCIATIONS_SCHEMA if c != "month"])
-    end = _month_end(month)
+    end = month_end(month)
     # the date is parsed on every row (Polars caches repeated values); its format is checked
     # on the distinct values below
     parsed = {"__associated_on": pl.col("associated_on").str.to_date(_DATE_FORMAT, strict=False)}

@@ -8,7 +8,6 @@ scores both with the same ``engine.score``: there is no second copy of the rules
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,10 +96,6 @@ class SimulationResult:
 # ---- helpers ---------------------------------------------------------------------------------
 
 
-def month_end(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
 def restrict(partner_id: str, month: dt.date, snapshots: Snapshots, certifications: pl.DataFrame,
              extra_tenants: list[str] | None = None) -> PartnerInputs:
     """The partner's slice of the inputs for scoring ``month``."""
@@ -137,11 +132,8 @@ def _score(rulebooks: Rulebooks, partner_id: str, month: dt.date, inputs: Partne
 
 
 def _counted_persons(book: Rulebook, certs: pl.DataFrame, level: str, month: dt.date) -> list[str]:
-    end = month_end(month)
     levels = book.certification_levels
-    rows = certs.filter(
-        (pl.col("earned_on") <= end) & (pl.col("expires_on").is_null() | (pl.col("expires_on") > end))
-    )
+    rows = certs.filter(engine.certification_active(engine.month_end(month)))
     return sorted(
         {p for p, c in rows.select("person_id", "certification").iter_rows() if levels.get(fold(c)) == level}
     )
@@ -273,7 +265,7 @@ def qualification_status(designations: pl.DataFrame, partner_id: str, month: dt.
 def expiring_certifications(certifications: pl.DataFrame, partner_id: str, month: dt.date,
                             days: int = 90) -> pl.DataFrame:
     """The partner's certifications active at month end that expire within ``days`` after it."""
-    end = month_end(engine.month_start(month))
+    end = engine.month_end(month)
     return certifications.filter(
         (pl.col("partner_id") == partner_id)
         & (pl.col("earned_on") <= end)
