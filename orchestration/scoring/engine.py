@@ -1,9 +1,13 @@
 """The scoring rules of ``scoring-rules.md`` as pure Polars functions.
 
 No Dagster, database or web imports: inputs are the validated frames of ``frames.py`` and a
-``Rulebook``; outputs are the result frames of ``frames.py``. One call scores a range of months
-from snapshots read once: per-snapshot facts (eligibility, holdings, counts) are computed for
-every month at once, and month M meets month M-12 through an equi-join on a shifted month key.
+``Rulebook``; outputs are the result frames of ``frames.py``.
+
+Months are scored one at a time, in order (``score_each``): each snapshot month N is read once
+and reduced at once to compact facts (eligible usage, tenant eligibility, holdings, per-tenant
+sums); month M then meets the facts kept from M-12 and the usage of M-11..M. Memory holds at
+most a year of compact facts plus one month's results, whatever the range. Ids are global
+categoricals, so joins and group-bys run on integer codes while sorts stay lexical.
 
 Points are counted in integer units of ``1 / rulebook.scale`` (see ``rulebook.py``), so every
 cap, tie and minimum is decided exactly; ``points`` columns are ``units / scale``.
@@ -12,7 +16,7 @@ cap, tie and minimum is decided exactly; ``points`` columns are ``units / scale`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -113,7 +117,10 @@ def check_snapshots(months: Iterable[dt.date], available: Iterable[dt.date]) -> 
         )
 
 
-# ---- entry point -----------------------------------------------------------------------------
+# ---- entry points ----------------------------------------------------------------------------
+
+MonthInputs = tuple[pl.DataFrame, pl.DataFrame]
+"""One snapshot month's validated (usage, associations) frames (``frames.py`` schemas)."""
 
 
 def score(
@@ -124,28 +131,69 @@ def score(
     certifications: pl.DataFrame,
     partner_ids: Iterable[str] | pl.Series,
 ) -> ScoreResult:
-    """Score every partner in ``partner_ids`` for every month in ``months``.
+    """Score every partner in ``partner_ids`` for every month in ``months``, all at once.
 
-    Each month is scored with the rulebook in force for it; months that share a rulebook are
-    scored together in one vectorised pass. Raises ``MissingSnapshotError`` when a month's
-    M-12..M snapshots are not all in ``snapshots``.
+    Raises ``MissingSnapshotError`` when a month's M-12..M snapshots are not all in
+    ``snapshots``. Large ranges are better scored with ``score_each``, which holds one month's
+    results at a time.
     """
     scored = sorted({month_start(m) for m in months})
     check_snapshots(scored, snapshots.months)
-    partners = pl.Series("partner_id", list(partner_ids), dtype=pl.String).unique().sort()
-    groups: dict[str, tuple[Rulebook, list[dt.date]]] = {}
-    for m in scored:
-        book = rulebooks.for_month(m)
-        groups.setdefault(book.id, (book, []))[1].append(m)
-    results = [
-        score_with_rulebook(
-            book, months=ms, snapshots=snapshots, certifications=certifications, partners=partners
+
+    def load(m: dt.date) -> MonthInputs:
+        return (
+            snapshots.usage.filter(pl.col("month") == m),
+            snapshots.associations.filter(pl.col("month") == m),
         )
-        for book, ms in groups.values()
-    ]
-    if not results:
-        return ScoreResult.concat([_empty_result()])
-    return ScoreResult.concat(results)
+
+    results = [r for _, r in score_each(rulebooks=rulebooks, months=scored, load=load,
+                                         certifications=certifications, partner_ids=partner_ids)]
+    return ScoreResult.concat(results or [_empty_result()])
+
+
+def score_each(
+    *,
+    rulebooks: Rulebooks,
+    months: Iterable[dt.date],
+    load: Callable[[dt.date], MonthInputs],
+    certifications: pl.DataFrame,
+    partner_ids: Iterable[str] | pl.Series,
+) -> Iterator[tuple[dt.date, ScoreResult]]:
+    """Score ``months`` one at a time, in order, yielding each month's results as it is done.
+
+    ``load(N)`` is called once for every snapshot month N the months need (M-12..M), in
+    chronological order. Each snapshot is reduced at once to what later months use from it
+    (its eligible usage, kept for eleven months for the usage baselines; per-track facts, kept
+    for the month twelve months later), so memory holds the compact facts of at most a year
+    plus one month's results, whatever the length of the range. Each month is scored with the
+    rulebook in force for it.
+    """
+    scored = sorted({month_start(m) for m in months})
+    if not scored:
+        return
+    books = {m: rulebooks.for_month(m) for m in scored}
+    users: dict[dt.date, dict[str, Rulebook]] = {}  # snapshot -> rulebooks of the months using it
+    for m in scored:
+        for n in months_needed(m):
+            users.setdefault(n, {})[books[m].id] = books[m]
+    partners = pl.Series("partner_id", list(partner_ids), dtype=pl.String).unique().cast(pl.Categorical)
+    usage_kept: dict[tuple[dt.date, str], UsageAt] = {}
+    year_ago: dict[dt.date, dict[str, YearAgo]] = {}
+    for n in sorted(users):
+        usage_raw, assoc_raw = load(n)
+        for book in users[n].values():
+            snap = snapshot_facts(book, n, usage_raw, assoc_raw)
+            later = add_months(n, 12)
+            if later in books and books[later].id == book.id:
+                year_ago[later] = {t.name: year_ago_facts(book, t.name, snap) for t in book.tracks}
+            if any(books[m].id == book.id and m >= n for m in scored if m <= add_months(n, 11)):
+                usage_kept[(n, book.id)] = snap.usage_at
+            if n in books and books[n].id == book.id:
+                window = {k: usage_kept[(k, book.id)] for k in months_needed(n)[1:]}
+                yield n, score_month(book, n, snap, year_ago.pop(n), window, certifications, partners)
+        del usage_raw, assoc_raw
+        for key in [k for k in usage_kept if k[0] <= add_months(n, -11)]:
+            del usage_kept[key]
 
 
 def _empty_result() -> ScoreResult:
@@ -192,11 +240,16 @@ def _canonical(col: str, frame: pl.DataFrame, mapping: dict[str, str]) -> pl.Exp
     )
 
 
+def _ids(*cols: str) -> list[pl.Expr]:
+    """Id columns as categoricals: joins and group-bys run on integer codes, sorts stay lexical."""
+    return [pl.col(c).cast(pl.Categorical) for c in cols]
+
+
 def eligible_usage(book: Rulebook, usage: pl.DataFrame) -> pl.DataFrame:
     """Usage rows of eligible workloads, workloads under their canonical names."""
     return (
         usage.lazy()
-        .with_columns(_canonical("workload", usage, book.workload_names))
+        .with_columns(_canonical("workload", usage, book.workload_names), *_ids("tenant_id"))
         .filter(pl.col("workload").is_not_null())
         .select("month", "tenant_id", "workload", "paid_seats", "active_users")
         .collect()
@@ -227,6 +280,7 @@ def partner_holdings(book: Rulebook, associations: pl.DataFrame, usage: pl.DataF
     """Held eligible workloads per (month, partner, tenant, option), with that month's usage.
 
     A workload held through several rows of one option counts once, dated by the earliest.
+    ``usage`` is the output of ``eligible_usage``.
     """
     types = {t.casefold(): o for t, o in book.association_types.items()}
     return (
@@ -234,6 +288,7 @@ def partner_holdings(book: Rulebook, associations: pl.DataFrame, usage: pl.DataF
         .with_columns(
             _canonical("workload", associations, book.workload_names),
             _canonical("association_type", associations, types).alias("option"),
+            *_ids("partner_id", "tenant_id"),
         )
         .filter(pl.col("workload").is_not_null() & pl.col("option").is_not_null())
         .group_by("month", "partner_id", "tenant_id", "option", "workload")
@@ -245,16 +300,78 @@ def partner_holdings(book: Rulebook, associations: pl.DataFrame, usage: pl.DataF
     )
 
 
+KEYS = ["partner_id", "tenant_id", "option"]  # within one month
+LOOKUP = ["tenant_id", "workload"]
+
+
+@dataclass
+class UsageAt:
+    """A month's eligible usage, for the months that look up usage at association time."""
+
+    usage: pl.DataFrame  # eligible_usage
+    claimed: pl.DataFrame  # LOOKUP + paid_seats, active_users of workloads associated this month
+
+
+@dataclass
+class SnapshotFacts:
+    """What scoring uses from one snapshot month, under one rulebook."""
+
+    month: dt.date
+    eligibility: pl.DataFrame  # tenant_eligibility
+    holdings: pl.DataFrame  # partner_holdings
+    tenants: pl.DataFrame  # KEYS + workloads, associated_on, paid_seats, active_users, eligible_<track>...
+    usage_at: UsageAt
+
+
+def _eligible_col(track_name: str) -> str:
+    return f"eligible_{track_name}"
+
+
+def snapshot_facts(
+    book: Rulebook, month: dt.date, usage: pl.DataFrame, associations: pl.DataFrame
+) -> SnapshotFacts:
+    """Reduce one month's validated inputs to the frames the scoring of it and of later months
+    reads. ``usage`` and ``associations`` hold one month."""
+    eligible = eligible_usage(book, usage)
+    eligibility = tenant_eligibility(book, eligible)
+    holdings = partner_holdings(book, associations, eligible)
+    flags = (
+        eligibility.lazy()
+        .select("tenant_id", pl.col("track").cast(pl.String))
+        .collect()
+        .pivot("track", index="tenant_id", values="track", aggregate_function="len")
+    )
+    tenants = (
+        holdings.lazy()
+        .group_by(KEYS)
+        .agg(
+            pl.len().cast(pl.Int64).alias("workloads"),
+            pl.col("associated_on").min(),
+            pl.col("paid_seats").sum(),
+            pl.col("active_users").sum(),
+        )
+        .join(flags.lazy(), on="tenant_id", how="left")
+        .with_columns(
+            (pl.col(t.name).fill_null(0) > 0).alias(_eligible_col(t.name)) if t.name in flags.columns
+            else pl.lit(False).alias(_eligible_col(t.name))
+            for t in book.tracks
+        )
+        .select(*KEYS, "workloads", "associated_on", "paid_seats", "active_users",
+                *[_eligible_col(t.name) for t in book.tracks])
+    )
+    claimed = (
+        holdings.lazy()
+        .filter(pl.col("associated_on").dt.truncate("1mo") == pl.col("month"))
+        .select(*LOOKUP, "paid_seats", "active_users")
+        .unique(LOOKUP)
+    )
+    tenants, claimed = pl.collect_all([tenants, claimed])
+    return SnapshotFacts(month, eligibility, holdings, tenants, UsageAt(eligible, claimed))
+
+
 def _deployed(book: Rulebook, paid: str, active: str) -> pl.Expr:
     r = book.deployment_active_ratio
     return (pl.col(paid) > 0) & (pl.col(active) * r.denominator >= pl.col(paid) * r.numerator)
-
-
-def _year_ago(frame: pl.LazyFrame, *cols: str, rename: dict[str, str]) -> pl.LazyFrame:
-    """Move each row one year forward, so that month M meets the values of M-12."""
-    return frame.select(
-        pl.col("month").dt.offset_by(YEAR), *cols, *[pl.col(a).alias(b) for a, b in rename.items()]
-    )
 
 
 def units_to_points(frame: pl.DataFrame, scale: int, **columns: str) -> pl.DataFrame:
@@ -278,97 +395,138 @@ def _points(value: pl.Expr, per_unit_units: int, cap_units: int) -> pl.Expr:
     return pl.min_horizontal(pl.max_horizontal(value, pl.lit(0)) * per_unit_units, pl.lit(cap_units))
 
 
-def tenant_facts(
-    book: Rulebook, track_name: str, holdings: pl.DataFrame, eligibility: pl.DataFrame, usage: pl.DataFrame,
-    scored: list[dt.date],
-) -> pl.DataFrame:
-    """Per (scored month, partner, tenant, option) of one track: everything the metrics count.
-
-    Rows are tenants held under an option of the track in M or in M-12.
-    """
+def _held(book: Rulebook, track_name: str, snap: SnapshotFacts) -> pl.LazyFrame:
+    """The snapshot's held workloads under the track's options, with the tenant's eligibility."""
     track = book.track(track_name)
-    elig = eligibility.lazy().filter(pl.col("track") == track_name).select(
-        "month", "tenant_id", pl.lit(True).alias("eligible")
-    )
-    held = (
-        holdings.lazy()
+    elig = snap.tenants.lazy().select(*KEYS, pl.col(_eligible_col(track_name)).alias("eligible"))
+    return (
+        snap.holdings.lazy()
         .filter(pl.col("option").is_in(list(track.options)))
-        .join(elig, on=["month", "tenant_id"], how="left")
-        .with_columns(pl.col("eligible").fill_null(False))
+        .join(elig, on=KEYS, how="left")
     )
-    scored_frame = pl.DataFrame({"month": scored}, schema={"month": pl.Date}).lazy()
 
-    per_tenant = held.group_by("month", "partner_id", "tenant_id", "option").agg(
-        pl.len().cast(pl.Int64).alias("workloads"),
-        pl.col("associated_on").min(),
-        pl.col("paid_seats").sum(),
-        pl.col("active_users").sum(),
-        pl.col("eligible").first(),
-    ).with_columns(
-        pl.col("eligible").alias("counted"),
-        (pl.col("eligible") & _deployed(book, "paid_seats", "active_users")).alias("deployed"),
+
+def _per_tenant(book: Rulebook, track_name: str, snap: SnapshotFacts) -> pl.LazyFrame:
+    """Per (partner, tenant, option) of the track: workloads, earliest date, usage, flags."""
+    track = book.track(track_name)
+    return (
+        snap.tenants.lazy()
+        .filter(pl.col("option").is_in(list(track.options)))
+        .with_columns(pl.col(_eligible_col(track_name)).alias("counted"))
+        .with_columns((pl.col("counted") & _deployed(book, "paid_seats", "active_users")).alias("deployed"))
+        .select(*KEYS, "workloads", "associated_on", "paid_seats", "active_users", "counted", "deployed")
     )
-    current = per_tenant.join(scored_frame, on="month", how="semi")
-    year_ago = _year_ago(
-        per_tenant.filter(pl.col("counted")),
-        "partner_id", "tenant_id", "option",
-        rename={"active_users": "active_users_year_ago", "deployed": "deployed_year_ago"},
-    ).with_columns(pl.lit(True).alias("counted_year_ago")).join(scored_frame, on="month", how="semi")
 
-    keys = ["month", "partner_id", "tenant_id", "option"]
+
+@dataclass
+class YearAgo:
+    """One track's facts of month M-12, for the month M that compares with them."""
+
+    counted: pl.DataFrame  # KEYS + active_users_year_ago, deployed_year_ago, counted_year_ago
+    pairs: pl.DataFrame  # KEYS + workload: the counted held workloads
+
+
+def year_ago_facts(book: Rulebook, track_name: str, snap: SnapshotFacts) -> YearAgo:
+    counted = (
+        _per_tenant(book, track_name, snap)
+        .filter(pl.col("counted"))
+        .select(
+            *KEYS,
+            pl.col("active_users").alias("active_users_year_ago"),
+            pl.col("deployed").alias("deployed_year_ago"),
+            pl.lit(True).alias("counted_year_ago"),
+        )
+    )
+    pairs = _held(book, track_name, snap).filter(pl.col("eligible")).select(*KEYS, "workload")
+    counted, pairs = pl.collect_all([counted, pairs])
+    return YearAgo(counted, pairs)
+
+
+def _usage_then(window: dict[dt.date, UsageAt], wanted: pl.DataFrame) -> pl.DataFrame:
+    """(assoc_month, tenant, workload, paid_then, active_then) for each distinct such triple of
+    ``wanted``: that month's usage (0 without a usage row). Most triples are workloads held in
+    their association month, whose usage that month's ``claimed`` frame already has; the
+    rest are looked up in the month's full eligible usage."""
+    on = ["assoc_month", *LOOKUP]
+    keys = wanted.select(on).unique()
+    quick = pl.concat(
+        [s.claimed.lazy().with_columns(pl.lit(m, dtype=pl.Date).alias("assoc_month")) for m, s in window.items()]
+    )
+    found, rest = pl.collect_all(
+        [keys.lazy().join(quick, on=on, how="inner"), keys.lazy().join(quick, on=on, how="anti")]
+    )
+    parts = [found.select(*on, "paid_seats", "active_users")]
+    for (m,), group in rest.partition_by("assoc_month", as_dict=True).items():
+        if m not in window:
+            continue
+        parts.append(
+            group.lazy()
+            .join(window[m].usage.lazy().select(*LOOKUP, "paid_seats", "active_users"), on=LOOKUP, how="left")
+            .select(*on, "paid_seats", "active_users")
+            .collect()
+        )
+    return pl.concat(parts).select(
+        *on, pl.col("paid_seats").fill_null(0).alias("paid_then"),
+        pl.col("active_users").fill_null(0).alias("active_then"),
+    )
+
+
+def tenant_facts(
+    book: Rulebook, track_name: str, snap: SnapshotFacts, year_ago: YearAgo,
+    window: dict[dt.date, UsageAt],
+) -> pl.DataFrame:
+    """Per (month, partner, tenant, option) of one track: everything the metrics count.
+
+    ``snap`` is the scored month M's snapshot, ``year_ago`` the track's facts of M-12 and
+    ``window`` the snapshots of M-11..M (for usage at association). Rows are tenants held
+    under an option of the track in M or in M-12.
+    """
+    month = snap.month
+    since = add_months(month, -12)
+    held = _held(book, track_name, snap)
+    current = _per_tenant(book, track_name, snap)
     # Usage baseline for workloads newly associated within the 12 months (scoring-rules §4):
     # counted now, associated after M-12, not counted in M-12 -> users at association time.
-    counted_pairs = held.filter(pl.col("eligible")).select(*keys, "workload", "associated_on")
     new_pairs = (
-        counted_pairs.join(scored_frame, on="month", how="semi")
-        .join(
-            _year_ago(counted_pairs, "partner_id", "tenant_id", "option", "workload", rename={}),
-            on=[*keys, "workload"],
-            how="anti",
-        )
-        .with_columns(pl.col("associated_on").dt.truncate("1mo").alias("assoc_month"))
-        .filter(pl.col("assoc_month") > pl.col("month").dt.offset_by("-" + YEAR))
-        .join(
-            usage.lazy().select(
-                pl.col("month").alias("assoc_month"), "tenant_id", "workload",
-                pl.col("active_users").alias("users_then"),
-            ),
-            on=["assoc_month", "tenant_id", "workload"],
-            how="left",
-        )
-        .group_by(keys)
-        .agg(pl.col("users_then").fill_null(0).sum().alias("baseline_users"))
+        held.filter(pl.col("eligible"))
+        .select(*KEYS, "workload", pl.col("associated_on").dt.truncate("1mo").alias("assoc_month"))
+        .filter(pl.col("assoc_month") > since)
+        .join(year_ago.pairs.lazy(), on=[*KEYS, "workload"], how="anti")
     )
     # Deployments already made before the association (scoring-rules §5): same held workloads,
     # usage of the month of the earliest association date.
-    claim_test = (
-        held.join(scored_frame, on="month", how="semi")
-        .select(*keys, "workload")
+    claims = (
+        held.select(*KEYS, "workload")
         .join(
             current.filter(pl.col("deployed")).select(
-                *keys, pl.col("associated_on").dt.truncate("1mo").alias("assoc_month")
-            ),
-            on=keys,
+                *KEYS, pl.col("associated_on").dt.truncate("1mo").alias("assoc_month")
+            ).filter(pl.col("assoc_month") > since),
+            on=KEYS,
             how="inner",
         )
-        .filter(pl.col("assoc_month") > pl.col("month").dt.offset_by("-" + YEAR))
-        .join(
-            usage.lazy().select(
-                pl.col("month").alias("assoc_month"), "tenant_id", "workload",
-                pl.col("paid_seats").alias("paid_then"), pl.col("active_users").alias("active_then"),
-            ),
-            on=["assoc_month", "tenant_id", "workload"],
-            how="left",
-        )
-        .group_by(keys)
-        .agg(pl.col("paid_then").fill_null(0).sum(), pl.col("active_then").fill_null(0).sum())
-        .select(*keys, _deployed(book, "paid_then", "active_then").alias("deployed_at_claim"))
+    )
+    new_pairs, claims = pl.collect_all([new_pairs, claims])
+    then = _usage_then(window, pl.concat([new_pairs.select("assoc_month", *LOOKUP), claims.select("assoc_month", *LOOKUP)]))
+    on = ["assoc_month", *LOOKUP]
+    baseline = (
+        new_pairs.lazy().join(then.lazy(), on=on, how="left")
+        .group_by(KEYS)
+        .agg(pl.col("active_then").sum().alias("baseline_users"))
+    )
+    claim_test = (
+        claims.lazy().join(then.lazy(), on=on, how="left")
+        .group_by(KEYS)
+        .agg(pl.col("paid_then").sum(), pl.col("active_then").sum())
+        .select(*KEYS, _deployed(book, "paid_then", "active_then").alias("deployed_at_claim"))
+    )
+    elig_now = snap.eligibility.lazy().filter(pl.col("track") == track_name).select(
+        "tenant_id", pl.lit(True).alias("eligible_now")
     )
     return (
-        current.join(year_ago, on=keys, how="full", coalesce=True)
-        .join(new_pairs, on=keys, how="left")
-        .join(claim_test, on=keys, how="left")
-        .join(elig.select("month", "tenant_id", pl.col("eligible").alias("eligible_now")), on=["month", "tenant_id"], how="left")
+        current.join(year_ago.counted.lazy(), on=KEYS, how="full", coalesce=True)
+        .join(baseline, on=KEYS, how="left")
+        .join(claim_test, on=KEYS, how="left")
+        .join(elig_now, on="tenant_id", how="left")
         .with_columns(
             pl.col("workloads", "paid_seats", "active_users", "active_users_year_ago", "baseline_users").fill_null(0),
             pl.col("eligible_now", "counted", "deployed", "counted_year_ago", "deployed_year_ago",
@@ -378,6 +536,7 @@ def tenant_facts(
             (pl.col("deployed") & ~pl.col("deployed_year_ago") & pl.col("deployed_at_claim")).alias("excluded"),
             pl.lit(track_name, dtype=_track_dtype(book)).alias("track"),
             pl.col("eligible_now").alias("eligible"),
+            pl.lit(month, dtype=pl.Date).alias("month"),
         )
         .drop("eligible_now", "deployed_at_claim")
         .collect()
@@ -520,43 +679,26 @@ def _grid(book: Rulebook, partners: pl.Series, scored: list[dt.date]) -> pl.Lazy
     )
 
 
-def score_with_rulebook(
+def score_month(
     book: Rulebook,
-    *,
-    months: list[dt.date],
-    snapshots: Snapshots,
+    month: dt.date,
+    snap: SnapshotFacts,
+    year_ago: dict[str, YearAgo],
+    window: dict[dt.date, UsageAt],
     certifications: pl.DataFrame,
     partners: pl.Series,
 ) -> ScoreResult:
-    """Score ``months`` (all under ``book``) for ``partners``; snapshots must cover M-12..M."""
-    scored = sorted(months)
-    needed = sorted({n for m in scored for n in months_needed(m)})
-    # Ids become lexically ordered enums: joins, group-bys and sorts run on integer codes.
-    usage_all = snapshots.usage.filter(pl.col("month").is_in(needed))
-    assoc_all = snapshots.associations.filter(pl.col("month").is_in(needed))
-    tenant_dtype = pl.Enum(
-        pl.concat([usage_all["tenant_id"], assoc_all["tenant_id"]]).unique().sort()
-    )
-    partner_dtype = pl.Enum(
-        pl.concat([partners, assoc_all["partner_id"], certifications["partner_id"]]).unique().sort()
-    )
-    usage_all = usage_all.with_columns(pl.col("tenant_id").cast(tenant_dtype))
-    assoc_all = assoc_all.with_columns(
-        pl.col("partner_id").cast(partner_dtype), pl.col("tenant_id").cast(tenant_dtype)
-    )
-    partners = partners.cast(partner_dtype)
-
-    usage = eligible_usage(book, usage_all)
-    eligibility = tenant_eligibility(book, usage)
-    holdings = partner_holdings(book, assoc_all, usage)
-    facts = {t.name: tenant_facts(book, t.name, holdings, eligibility, usage, scored) for t in book.tracks}
+    """Score ``month`` for ``partners`` from its snapshot's facts, the year-ago facts per track
+    and the eligible usage of the eleven months before it and itself (``window``)."""
+    scored = [month]
+    facts = {t.name: tenant_facts(book, t.name, snap, year_ago[t.name], window) for t in book.tracks}
     persons = _certified_persons(book, certifications, scored)
 
     s = book.scale
     keys = ["month", "partner_id", "track", "metric", "option"]
     metric_rows = (
         _grid(book, partners, scored)
-        .join(_metric_rows(book, facts, persons, partner_dtype), on=keys, how="left")
+        .join(_metric_rows(book, facts, persons, pl.Categorical), on=keys, how="left")
         .with_columns(pl.col("value", "current", "year_ago", "adjustment", "units").fill_null(0))
     )
     # The winning option: most points, ties to the option listed first.
@@ -568,7 +710,7 @@ def score_with_rulebook(
     ).collect()
     metric_points = units_to_points(metric_rows, s, points="units", max_points="max_units").select(
         *keys, "value", "current", "year_ago", "adjustment", "points", "max_points", "is_winner",
-    ).sort(keys)
+    )
 
     min_metric, min_total = book.units(book.min_metric_points), book.units(book.min_total_points)
     paths = (
@@ -587,7 +729,7 @@ def score_with_rulebook(
     )
     path_scores = units_to_points(paths, s, total="total_units").select(
         "month", "partner_id", "track", "total", "qualifies", "metrics_at_minimum"
-    ).sort("month", "partner_id", "track")
+    )
 
     # Best track: a qualifying track first, then the higher total, then the track listed first.
     n_tracks = len(book.tracks)
@@ -609,22 +751,22 @@ def score_with_rulebook(
         .collect(),
         s,
         score="score_units",
-    ).select(list(DESIGNATIONS_SCHEMA)).sort("month", "partner_id")
+    ).select(list(DESIGNATIONS_SCHEMA))
 
-    customer_details = pl.concat(
-        [f.select(list(CUSTOMER_DETAILS_SCHEMA)) for f in facts.values()]
-    ).sort(NAT_KEYS["customer_details"])
+    customer_details = pl.concat([f.select(list(CUSTOMER_DETAILS_SCHEMA)) for f in facts.values()])
     out = {
-        "eligible_tenants": eligibility.filter(pl.col("month").is_in(scored)),
-        "holdings": holdings.filter(pl.col("month").is_in(scored)),
+        "eligible_tenants": snap.eligibility,
+        "holdings": snap.holdings,
         "metric_points": metric_points,
         "path_scores": path_scores,
         "designations": designations,
         "customer_details": customer_details,
     }
+    # Unsorted (sorting a month's ~2M rows would cost more than scoring them): the database
+    # does not care, and ``score`` sorts what it returns.
     return ScoreResult(
         **{
-            name: frame.sort(NAT_KEYS[name]).with_columns(
+            name: frame.with_columns(
                 pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))
             )
             for name, frame in out.items()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import re
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
@@ -671,60 +671,83 @@ def read_snapshots(
 ) -> Snapshots:
     """The snapshots of ``months`` (each read once), stacked in month order.
 
-    Every month folder and file is checked to exist before any file is read: missing month
-    folders raise :class:`MissingSnapshotError` (naming all of them and ``needed_by``).
-    ``progress`` is called with a short line after each month is read. Up to ``max_workers``
-    months are read at the same time (each read is itself multi-threaded by Polars).
+    See ``iter_snapshots``; this holds every month in memory at once.
     """
-    data_dir = Path(data_dir)
-    wanted = sorted({m.replace(day=1) for m in months})
-    if not wanted:
+    parts = list(iter_snapshots(data_dir, months, progress=progress, needed_by=needed_by,
+                                max_workers=max_workers))
+    if not parts:
         return _empty_snapshots()
-    missing = [m for m in wanted if not (data_dir / MONTHS_DIR / f"{m:%Y-%m}").is_dir()]
-    if missing:
-        raise MissingSnapshotError(missing, needed_by=needed_by)
-    tables = {m: _month_tables(data_dir, m) for m in wanted}
-
-    parts: list[Snapshots] = []
-
-    def done(snap: Snapshots) -> None:
-        parts.append(snap)
-        if progress is not None:
-            (m,) = snap.months
-            progress(
-                f"read {MONTHS_DIR}/{m:%Y-%m}: {snap.usage.height} usage rows, "
-                f"{snap.associations.height} associations ({len(parts)}/{len(wanted)})"
-            )
-
-    workers = max(1, min(max_workers, len(wanted)))
-    if workers == 1:
-        for m in wanted:
-            done(_read_month(data_dir, m, tables[m]))
-    else:
-        stop = threading.Event()  # after a failure, months not yet started are not read
-
-        def read(m: dt.date) -> Snapshots | None:
-            return None if stop.is_set() else _read_month(data_dir, m, tables[m])
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcs-ingest") as pool:
-            futures = [pool.submit(read, m) for m in wanted]
-            try:
-                for fut in futures:
-                    snap = fut.result()
-                    assert snap is not None
-                    done(snap)
-            except BaseException:
-                stop.set()
-                for fut in futures:
-                    fut.cancel()
-                raise
-
     return Snapshots(
-        frozenset(wanted),
+        frozenset(m for p in parts for m in p.months),
         pl.concat([p.usage for p in parts], how="vertical", rechunk=False),
         pl.concat([p.associations for p in parts], how="vertical", rechunk=False),
         [w for p in parts for w in p.warnings],
     )
+
+
+def iter_snapshots(
+    data_dir: str | Path,
+    months: Iterable[dt.date],
+    *,
+    progress: Callable[[str], None] | None = None,
+    needed_by: str = "",
+    max_workers: int = 2,
+) -> Iterator[Snapshots]:
+    """The snapshot of each of ``months``, validated, one at a time in month order.
+
+    Every month folder and file is checked to exist before any file is read: missing month
+    folders raise :class:`MissingSnapshotError` (naming all of them and ``needed_by``). A bad
+    month raises its ``InputError`` when its turn comes. ``progress`` is called with a short
+    line after each month is read. Up to ``max_workers`` months are read ahead at the same time
+    (each read is itself multi-threaded by Polars); at most that many unconsumed months are
+    held in memory.
+    """
+    data_dir = Path(data_dir)
+    wanted = sorted({m.replace(day=1) for m in months})
+    if not wanted:
+        return iter(())
+    missing = [m for m in wanted if not (data_dir / MONTHS_DIR / f"{m:%Y-%m}").is_dir()]
+    if missing:
+        raise MissingSnapshotError(missing, needed_by=needed_by)
+    tables = {m: _month_tables(data_dir, m) for m in wanted}
+    return _stream_months(data_dir, tables, progress, max_workers)
+
+
+def _stream_months(
+    data_dir: Path,
+    tables: dict[dt.date, tuple[_Table, _Table]],
+    progress: Callable[[str], None] | None,
+    max_workers: int,
+) -> Iterator[Snapshots]:
+    wanted = sorted(tables)
+
+    def report(snap: Snapshots, i: int) -> Snapshots:
+        if progress is not None:
+            (m,) = snap.months
+            progress(
+                f"read {MONTHS_DIR}/{m:%Y-%m}: {snap.usage.height} usage rows, "
+                f"{snap.associations.height} associations ({i}/{len(wanted)})"
+            )
+        return snap
+
+    workers = max(1, min(max_workers, len(wanted)))
+    if workers == 1:
+        for i, m in enumerate(wanted, 1):
+            yield report(_read_month(data_dir, m, tables[m]), i)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcs-ingest") as pool:
+        pending = deque(pool.submit(_read_month, data_dir, m, tables[m]) for m in wanted[:workers])
+        ahead = iter(wanted[workers:])
+        try:
+            for i in range(1, len(wanted) + 1):
+                snap = pending.popleft().result()
+                nxt = next(ahead, None)
+                if nxt is not None:
+                    pending.append(pool.submit(_read_month, data_dir, nxt, tables[nxt]))
+                yield report(snap, i)
+        finally:  # a failure or an abandoned generator: months not yet started are not read
+            for fut in pending:
+                fut.cancel()
 
 
 def known_partner_ids(data_dir: str | Path) -> pl.Series:

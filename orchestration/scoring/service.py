@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,3 +72,56 @@ def score_months(
         partner_ids=partners["partner_id"],
     )
     return ScoredRange(scored, result, partners, list(snapshots.warnings))
+
+
+@dataclass
+class MonthStream:
+    """Months scored one at a time (``score_each``): iterate ``results`` for (month, result)."""
+
+    months: list[dt.date]
+    partners: pl.DataFrame  # partner_id, partner_name, in_registry
+    results: Iterator[tuple[dt.date, ScoreResult]]
+    warnings: list[str] = field(default_factory=list)  # grows as snapshots are read
+    read_seconds: float = 0.0  # time spent reading and validating snapshots so far
+
+
+def score_each(
+    months: Iterable[dt.date],
+    *,
+    directory: str | Path | None = None,
+    rulebooks: Rulebooks | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MonthStream:
+    """Like ``score_months``, but reads each snapshot when its turn comes and yields each
+    month's results as soon as it is scored, so memory holds one month's results at a time.
+
+    A bad snapshot raises its ``InputError`` while iterating, after the months that do not
+    need it have been yielded. Missing month folders raise before anything is read.
+    """
+    directory = Path(directory) if directory is not None else data_dir()
+    scored = sorted({engine.month_start(m) for m in months})
+    needed = sorted({n for m in scored for n in engine.months_needed(m)})
+    needed_by = "scoring " + ", ".join(f"{m:%Y-%m}" for m in scored)
+    snapshots = ingest.iter_snapshots(directory, needed, progress=progress, needed_by=needed_by)
+    certifications = ingest.read_certifications(directory)
+    partners = partner_registry(directory)
+    stream = MonthStream(scored, partners, iter(()))
+
+    def load(month: dt.date) -> engine.MonthInputs:
+        t0 = time.perf_counter()
+        snap = next(snapshots)
+        stream.read_seconds += time.perf_counter() - t0
+        assert snap.months == {month}, (snap.months, month)
+        stream.warnings.extend(snap.warnings)
+        return snap.usage, snap.associations
+
+    if progress:
+        progress(f"scoring {len(scored)} month(s) for {partners.height} partners")
+    stream.results = engine.score_each(
+        rulebooks=rulebooks or load_rulebooks(),
+        months=scored,
+        load=load,
+        certifications=certifications,
+        partner_ids=partners["partner_id"],
+    )
+    return stream
