@@ -237,23 +237,23 @@ def thirty_months(tmp_path_factory) -> Path:
     return out
 
 
-def test_long_range_is_one_run_scored_in_chunks_of_twelve(thirty_months, tmp_path, monkeypatch):
+def test_long_range_is_one_run_reading_each_snapshot_once(thirty_months, tmp_path, monkeypatch):
     reads: list[dt.date] = []
     real = ingest._read_month
     monkeypatch.setattr(ingest, "_read_month", lambda d, m, t: reads.append(m) or real(d, m, t))
-    months = month_range(dt.date(2024, 1, 1), dt.date(2025, 6, 1))  # 18: chunks of 12 and 6
+    months = month_range(dt.date(2024, 1, 1), dt.date(2025, 6, 1))  # 18 months, 30 snapshots
     url = f"sqlite:///{tmp_path / 'results.sqlite'}"
     try:
         with dg.DagsterInstance.ephemeral() as instance:
             assert materialize(url, thirty_months, months=months, instance=instance).success
             assert len(instance.get_runs()) == 1
-        # chunk 1 reads 2023-01..2024-12, chunk 2 reads 2024-01..2025-06 (the lookback again)
-        assert len(reads) == 24 + 18
+        # scored one month at a time in one pass: 2023-01..2025-06, each read once
+        assert len(reads) == 30
         assert sorted(set(reads)) == month_range(dt.date(2023, 1, 1), dt.date(2025, 6, 1))
         assert R.months_scored(get_engine(url)) == months
         assert_same(stored(url, months), expected(months, thirty_months))
 
-        # a bad month in the second chunk: the first chunk is still written and recorded
+        # a bad month: the months before it are written and recorded, it and later ones are not
         data = tmp_path / "broken"
         shutil.copytree(thirty_months, data)
         usage = data / "months/2025-03/workload_usage.csv"
@@ -263,12 +263,13 @@ def test_long_range_is_one_run_scored_in_chunks_of_twelve(thirty_months, tmp_pat
             result = materialize(fresh, data, months=months, instance=instance)
             assert not result.success
             text = step_failure(result)
-            assert text.startswith("2025-01..2025-06 not scored, nothing written (bad input: 2025-03)")
+            assert text.startswith("2025-03..2025-06 not scored, nothing written (bad input: 2025-03)")
             assert "months/2025-03/workload_usage.csv, column 'paid_seats', row 1, value 'x'" in text
-            assert text.endswith("(scored and written: 2024-01..2024-12)")
-            assert R.months_scored(get_engine(fresh)) == months[:12]
+            assert text.endswith("(scored and written: 2024-01..2025-02)")
+            assert R.months_scored(get_engine(fresh)) == months[:14]
+            assert_same(stored(fresh, months[:14]), expected(months[:14], thirty_months))
             written = instance.get_materialized_partitions(dg.AssetKey("designations"))
-            assert written == {P.partition_key(m) for m in months[:12]}
+            assert written == {P.partition_key(m) for m in months[:14]}
         dispose_engines(fresh)
     finally:
         dispose_engines(url)
@@ -381,7 +382,8 @@ def test_pcs_backfill_scores_a_range_in_the_dagster_instance(tmp_path, monkeypat
         assert code == 0, out
         assert "read months/2023-01" in out and "read months/2024-12" in out
         assert out.count("read months/") == 24
-        assert "scoring 12 month(s) for 30 partners" in out and "wrote 2024-01..2024-12" in out
+        assert "scoring 12 month(s) for 30 partners" in out
+        assert "wrote 2024-01: " in out and "wrote 2024-12: " in out and "12/12 month(s) written" in out
         assert R.months_scored(get_engine(url)) == YEAR_2024
         assert (home / "dagster.yaml").read_text() == (PROJECT_ROOT / "orchestration/dagster.yaml").read_text()
         with dg.DagsterInstance.get() as instance:  # the run is in DAGSTER_HOME's instance
@@ -407,8 +409,8 @@ def test_pcs_backfill_with_a_broken_month_exits_non_zero_naming_it(tmp_path, mon
         err = capsys.readouterr().err
         assert code == 1
         assert "pcs backfill: run " in err
-        assert "; not scored: 2024-01..2024-12; scored and written: none" in err
-        assert "2024-01..2024-12 not scored, nothing written (bad input: 2024-06)" in err
+        assert "; not scored: 2024-06..2024-12; scored and written: 2024-01..2024-05" in err
+        assert "2024-06..2024-12 not scored, nothing written (bad input: 2024-06)" in err
         assert f"{BAD_FILE}, column 'paid_seats', row 2, value '-5': must be an integer >= 0" in err
         assert R.months_scored(get_engine(url)) == spring
         assert_same(stored(url, spring), before)

@@ -18,22 +18,25 @@ Why one multi-asset (``score_months``) and not one asset per table:
 
 * reading: each snapshot is read once. A separate snapshot step would read the run's months and
   the scoring step would read them again, together with the twelve before; here
-  ``service.score_months`` reads the M-12..M snapshots of the months it scores once each (twelve
+  ``service.score_each`` reads the M-12..M snapshots of the run's months once each (twelve
   months: 24 snapshots), validating them as it goes;
-* scoring: the engine computes all six tables of many months in one vectorised pass; an asset
-  per table would score again per table or ship ~20M rows between processes;
-* writing: ``storage.results.write_results`` replaces the months in all six tables in one
+* scoring: the engine computes all six tables of a month together from compact per-snapshot
+  facts; an asset per table would score again per table or ship ~2M rows a month between
+  processes;
+* writing: ``storage.results.write_results`` replaces a month in all six tables in one
   transaction: a month is never half written.
 
-A run covers any range of months (``BackfillPolicy.single_run()``) and scores it in chunks of up
-to twelve consecutive months (``MONTHS_PER_CHUNK``), to bound memory: one ``score_months`` call
-and one write transaction per chunk. A chunk whose input is bad is not written at all; the other
-chunks still run, and the run then fails with the error of every bad chunk (and records
-materializations for the months it did write). See ``partitions.BACKFILL_POLICY``.
+A run covers any range of months (``BackfillPolicy.single_run()``). Months are scored one at a
+time in order, and each is written (one transaction) as soon as it is scored, so memory holds
+at most a year of compact facts plus one month's results, however long the range (20,000
+partners: ~1.3 GB). A bad snapshot fails the months that read it (it and the twelve after it):
+months before it are already written, months after those are scored by a new pass, and the run
+then fails naming every month not scored and why (and records materializations for the months
+it did write). See ``partitions.BACKFILL_POLICY``.
 
 Selecting only ``monthly_snapshot`` validates the run's months (each read once) without scoring
 or writing anything. Selecting any result asset scores and writes all six tables (one
-transaction per chunk); the result assets that were not selected still get their
+transaction per month); the result assets that were not selected still get their
 materialization recorded. The multi-asset is subsettable so that Dagster's asset backfills can
 plan it: a non-subsettable multi-asset whose outputs depend on each other through a non-identity
 partition mapping never gets a backfill run ("At least one run should be requested").
@@ -42,8 +45,8 @@ Checks (declared with ``check_specs``, reported in the ``MaterializeResult``s):
 
 * ``monthly_snapshot / input_valid`` (blocking, ERROR): every input file the run reads follows
   ``input-data.md``. When it does not, the check fails with the ``InputError`` text (file,
-  column, value, row), the run fails with the same text and the chunk of months that read it
-  is not written (months already stored stay as they were);
+  column, value, row), the run fails with the same text and the months that read it are not
+  written (months already stored stay as they were);
 * ``monthly_snapshot / active_users_within_paid_seats`` (WARN): allowed but worth a look;
 * ``designations / partners_named`` (WARN): scored partners with no name (empty in the partners
   file, or not listed there at all).
@@ -67,6 +70,7 @@ import polars as pl
 
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.scoring import ingest, service
+from orchestration.scoring.engine import months_needed
 from orchestration.scoring.frames import InputError
 from orchestration.scoring.scorecards import summary
 from storage import results as store
@@ -75,7 +79,6 @@ from .partitions import (
     BACKFILL_POLICY,
     LOOKBACK,
     MONTHLY,
-    MONTHS_PER_CHUNK,
     chunks,
     months_of_window,
     partition_key,
@@ -195,6 +198,7 @@ def span(months: list[dt.date]) -> str:
 
 
 _MONTH_FILE = re.compile(r"^months/(\d{4}-\d{2})(/|$)")
+_MONTH_LABEL = re.compile(r"^\d{4}-\d{2}$")
 
 
 def broken_inputs(exc: InputError) -> list[str]:
@@ -298,7 +302,7 @@ class Progress:
 
 @dataclass
 class _Tally:
-    """What the run's metadata needs from the scored chunks (small: not the result frames)."""
+    """What the run's metadata needs from the scored months (small: not the result frames)."""
 
     months: list[dt.date] = field(default_factory=list)  # written
     counts: Counter = field(default_factory=Counter)  # rows written per result table
@@ -307,15 +311,13 @@ class _Tally:
     qualifying: Counter = field(default_factory=Counter)
     tracks: list[str] = field(default_factory=list)
     partners: pl.DataFrame | None = None
-    warnings: list[str] = field(default_factory=list)  # of the written months
-    earlier_warnings: list[str] = field(default_factory=list)  # of their lookback months
+    read_warnings: list[str] = field(default_factory=list)  # of every snapshot read
     snapshot_reads: int = 0
     read_score_s: float = 0.0
     write_s: float = 0.0
 
-    def add(self, chunk, scored: service.ScoredRange, counts, read_score_s, write_s) -> None:
-        result = scored.result
-        self.months.extend(chunk)
+    def add(self, month: dt.date, result, partners: pl.DataFrame, counts, write_s) -> None:
+        self.months.append(month)
         self.counts.update({n: counts[n] for n in store.RESULTS})
         self.designations.append(
             result.designations.select("month", "partner_id", "attained", "best_track", "score")
@@ -325,15 +327,20 @@ class _Tally:
         for t in result.path_scores["track"].unique(maintain_order=True).to_list():
             if t not in self.tracks:
                 self.tracks.append(t)
-        self.partners = scored.partners
-        own = tuple(f"months/{m:%Y-%m}/" for m in chunk)
-        self.warnings.extend(w for w in scored.warnings if w.startswith(own))
-        self.earlier_warnings.extend(
-            w for w in scored.warnings if not w.startswith(own) and w not in self.warnings
-        )
-        self.snapshot_reads += len(chunk) + 12  # a chunk is consecutive months
-        self.read_score_s += read_score_s
+        self.partners = partners
         self.write_s += write_s
+
+    @property
+    def warnings(self) -> list[str]:
+        """Warnings of the snapshots of the written months."""
+        own = tuple(f"months/{m:%Y-%m}/" for m in self.months)
+        return list(dict.fromkeys(w for w in self.read_warnings if w.startswith(own)))
+
+    @property
+    def earlier_warnings(self) -> list[str]:
+        """Warnings of the lookback snapshots (M-12..) only."""
+        own = tuple(f"months/{m:%Y-%m}/" for m in self.months)
+        return list(dict.fromkeys(w for w in self.read_warnings if not w.startswith(own)))
 
 
 @dg.multi_asset(
@@ -358,23 +365,13 @@ def score_months(
         yield from _validate_only(context, months, directory, say)
         return
     results_db.engine()  # connect and migrate first: fail before the expensive scoring
-    parts = chunks(months, MONTHS_PER_CHUNK)
-    in_chunks = f", in {len(parts)} chunks of up to {MONTHS_PER_CHUNK}" if len(parts) > 1 else ""
-    say(f"scoring {span(months)} ({len(months)} month(s){in_chunks}) from {directory}")
+    say(f"scoring {span(months)} ({len(months)} month(s)) from {directory}")
 
     tally = _Tally()
-    failures: list[tuple[list[dt.date], InputError]] = []
     try:
-        for i, chunk in enumerate(parts, 1):
-            if len(parts) > 1:
-                say(f"chunk {i}/{len(parts)}: {span(chunk)}")
-            try:
-                _score_chunk(context, chunk, directory, results_db, say, tally)
-            except InputError as exc:  # nothing of the chunk written; the next chunks still run
-                failures.append((chunk, exc))
-                context.log.error(failure_text(chunk, exc))
+        failures = _score_stream(context, months, directory, results_db, say, tally)
     except Exception:
-        _record_written(context, tally.months)
+        yield from _record_written(tally.months)
         raise
 
     if failures:
@@ -389,7 +386,7 @@ def score_months(
                 "problems": sum(e.total for _, e in failures),
             },
         )
-        _record_written(context, tally.months)
+        yield from _record_written(tally.months)
         raise dg.Failure(description=text, allow_retries=False)
 
     yield from _results(context, directory, months, tally)
@@ -465,46 +462,92 @@ def _validate_only(
     )
 
 
-def _score_chunk(
+def months_hit(months: list[dt.date], exc: InputError) -> list[dt.date]:
+    """The ``months`` that read an input ``exc`` is about (all of them for a file outside the
+    month folders, such as certifications.csv)."""
+    bad = broken_inputs(exc)
+    if not all(_MONTH_LABEL.match(b) for b in bad):
+        return list(months)
+    hit = [m for m in months if any(f"{n:%Y-%m}" in bad for n in months_needed(m))]
+    return hit or list(months)
+
+
+def _score_stream(
     context: dg.AssetExecutionContext,
-    chunk: list[dt.date],
+    months: list[dt.date],
     directory: Path,
     results_db: ResultsDatabase,
     say: Progress,
     tally: _Tally,
-) -> None:
-    label = span(chunk)
-    t0 = time.perf_counter()
-    scored = service.score_months(chunk, directory=directory, progress=say)
-    read_score_s = time.perf_counter() - t0
-    frames = scored.result.frames()
+) -> list[tuple[list[dt.date], InputError]]:
+    """Score ``months`` one at a time (each snapshot read once) and replace each month in the
+    results database as soon as it is scored (one transaction per month). A bad snapshot fails
+    the months that read it; the months before it are already written and the months after
+    the twelve that need it are scored by a new pass. Returns the failures."""
+    failures: list[tuple[list[dt.date], InputError]] = []
+    remaining = sorted(months)
+    while remaining:
+        t0 = time.perf_counter()
+        write_s = 0.0
+        stream = None
+        try:
+            stream = service.score_each(remaining, directory=directory, progress=say)
+            partners = stream.partners
+            for month, result in stream.results:
+                t1 = time.perf_counter()
+                counts = _write_month(context, month, result, partners, results_db, say)
+                write_s += time.perf_counter() - t1
+                tally.add(month, result, stream.partners, counts, time.perf_counter() - t1)
+                remaining.remove(month)
+                partners = None  # upserted once per pass
+                say(f"{len(tally.months)}/{len(months)} month(s) written")
+            return failures
+        except InputError as exc:  # nothing of the months that read it is written
+            failed = months_hit(remaining, exc)
+            failures.append((failed, exc))
+            context.log.error(failure_text(failed, exc))
+            remaining = [m for m in remaining if m not in failed]
+        finally:
+            if stream is not None:
+                tally.read_warnings.extend(stream.warnings)
+                tally.snapshot_reads += stream.snapshots_read
+            tally.read_score_s += time.perf_counter() - t0 - write_s
+    return failures
+
+
+def _write_month(
+    context: dg.AssetExecutionContext,
+    month: dt.date,
+    result,
+    partners: pl.DataFrame | None,
+    results_db: ResultsDatabase,
+    say: Progress,
+) -> dict[str, int]:
+    frames = result.frames()
+    label = f"{month:%Y-%m}"
     say(
         f"scored {label}: {frames['designations'].height} designations, "
-        f"{sum(f.height for f in frames.values())} result rows"
+        f"{sum(f.height for f in frames.values())} result rows; writing to {results_db.display_url()}"
     )
-    say(f"writing {label} to {results_db.display_url()}")
-    t1 = time.perf_counter()
+    t0 = time.perf_counter()
     counts = store.write_results(
         results_db.engine(),
-        months=chunk,
+        months=[month],
         frames=frames,
-        partners=scored.partners,
-        scored=[
-            {"month": m, "run_id": context.run.run_id, "materialized_at": dt.datetime.now(dt.UTC)}
-            for m in chunk
-        ],
+        partners=partners,
+        scored=[{"month": month, "run_id": context.run.run_id, "materialized_at": dt.datetime.now(dt.UTC)}],
     )
-    write_s = time.perf_counter() - t1
-    say(f"wrote {label}: {sum(counts[n] for n in store.RESULTS)} rows in {write_s:.1f}s")
-    tally.add(chunk, scored, counts, read_score_s, write_s)
+    say(f"wrote {label}: {sum(counts[n] for n in store.RESULTS)} rows in {time.perf_counter() - t0:.1f}s")
+    return counts
 
 
-def _record_written(context: dg.AssetExecutionContext, months: list[dt.date]) -> None:
+def _record_written(months: list[dt.date]) -> Iterator[dg.AssetMaterialization]:
     """A failing run still wrote these months: record their materializations (per partition),
-    so the UI shows them as materialized."""
+    so the UI shows them as materialized. Yielded (not logged), so that they are emitted before
+    the step fails."""
     for key in [SNAPSHOT, *(dg.AssetKey(n) for n in RESULT_ORDER)]:
         for m in months:
-            context.log_event(
+            yield (
                 dg.AssetMaterialization(
                     asset_key=key,
                     partition=partition_key(m),

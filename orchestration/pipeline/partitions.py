@@ -31,9 +31,8 @@ START_MONTH_ENV = "PCS_START_MONTH"
 DEFAULT_START_MONTH = "2024-01"
 
 MONTHS_PER_CHUNK = 12
-"""Months scored together: one ``service.score_months`` call (each snapshot it needs read once)
-and one write transaction. A run over more months scores them chunk by chunk (see
-``BACKFILL_POLICY``)."""
+"""Months per run of the parallel job's planning (``pcs backfill``); the asset's run scores any
+range in one pass (see ``BACKFILL_POLICY``)."""
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -83,12 +82,10 @@ Why one run:
   one run should be requested on first backfill iteration"). ``single_run()`` backfills any
   range from the UI, and ``dagster asset materialize --partition-range`` accepts it.
 
-Why chunks of twelve (``MONTHS_PER_CHUNK``) inside the run: memory grows with the months
-scored together (20,000 partners: peak RSS ~5 GB for one month, ~10 GB for twelve), so a long
-range (all history from the UI) is scored a year at a time, each chunk reading its 24 snapshots
-once (a chunk re-reads the twelve lookback months the previous one read) and writing its months
-in one transaction. A chunk with bad input is not written and the next chunks still run; the run
-then fails naming the months not scored, and records materializations for the months written.
+Why one run is enough for any range: the run scores its months one at a time and writes each as
+soon as it is scored (see ``assets``), so memory stays bounded (20,000 partners: ~1.3 GB) and each
+snapshot is read once. A bad snapshot fails only the months that read it; the run then fails
+naming the months not scored, and records materializations for the months written.
 """
 
 

@@ -83,6 +83,7 @@ class MonthStream:
     results: Iterator[tuple[dt.date, ScoreResult]]
     warnings: list[str] = field(default_factory=list)  # grows as snapshots are read
     read_seconds: float = 0.0  # time spent reading and validating snapshots so far
+    snapshots_read: int = 0
 
 
 def score_each(
@@ -111,6 +112,7 @@ def score_each(
         t0 = time.perf_counter()
         snap = next(snapshots)
         stream.read_seconds += time.perf_counter() - t0
+        stream.snapshots_read += 1
         assert snap.months == {month}, (snap.months, month)
         stream.warnings.extend(snap.warnings)
         return snap.usage, snap.associations
