@@ -148,7 +148,7 @@ def score(
 
     results = [r for _, r in score_each(rulebooks=rulebooks, months=scored, load=load,
                                          certifications=certifications, partner_ids=partner_ids)]
-    return ScoreResult.concat(results or [_empty_result()])
+    return ScoreResult.concat(results or [empty_result()])
 
 
 def score_each(
@@ -196,7 +196,7 @@ def score_each(
             del usage_kept[key]
 
 
-def _empty_result() -> ScoreResult:
+def empty_result() -> ScoreResult:
     return ScoreResult(
         eligible_tenants=pl.DataFrame(schema=ELIGIBLE_TENANTS_SCHEMA),
         holdings=pl.DataFrame(schema=HOLDINGS_SCHEMA),

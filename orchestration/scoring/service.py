@@ -54,24 +54,12 @@ def score_months(
     rulebooks: Rulebooks | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ScoredRange:
-    """Read the snapshots the months need (each once), validate them, score every partner."""
-    directory = Path(directory) if directory is not None else data_dir()
-    scored = sorted({engine.month_start(m) for m in months})
-    needed = sorted({n for m in scored for n in engine.months_needed(m)})
-    needed_by = "scoring " + ", ".join(f"{m:%Y-%m}" for m in scored)
-    snapshots = ingest.read_snapshots(directory, needed, progress=progress, needed_by=needed_by)
-    certifications = ingest.read_certifications(directory)
-    partners = partner_registry(directory)
-    if progress:
-        progress(f"scoring {len(scored)} month(s) for {partners.height} partners")
-    result = engine.score(
-        rulebooks=rulebooks or load_rulebooks(),
-        months=scored,
-        snapshots=snapshots,
-        certifications=certifications,
-        partner_ids=partners["partner_id"],
-    )
-    return ScoredRange(scored, result, partners, list(snapshots.warnings))
+    """Read the snapshots the months need (each once), validate them, score every partner; all
+    the months' results together (``score_each`` hands them over one month at a time)."""
+    stream = score_each(months, directory=directory, rulebooks=rulebooks, progress=progress)
+    results = [result for _, result in stream.results]
+    result = ScoreResult.concat(results or [engine.empty_result()])
+    return ScoredRange(stream.months, result, stream.partners, list(stream.warnings))
 
 
 @dataclass
