@@ -1,4 +1,4 @@
-"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL]``.
+"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N]``.
 
 Runs the scoring job (``score_months_job``) over the range as one run (a partition range, as
 the assets' ``BackfillPolicy.single_run()`` and the UI's backfills do), in this process, against
@@ -6,30 +6,41 @@ the Dagster instance of ``DAGSTER_HOME`` or, when that is unset, the persistent 
 ``var/dagster_home`` under the project. A new instance folder gets ``orchestration/dagster.yaml``.
 So every run shows in the Dagster UI started with that ``DAGSTER_HOME``.
 
-The run scores the months a chunk of up to twelve at a time (each chunk reads the snapshots it
-needs once, 24 for twelve months, and writes its months in one transaction). Progress (months
-read, scoring, writing) is printed as it happens. When any month fails the command exits 1,
+The run scores the months one at a time, in order, reading each snapshot it needs once (24 for
+twelve months) and writing each month in its own transaction as soon as it is scored. Progress
+(months read, scored, written) is printed as it happens. When any month fails the command exits 1,
 naming the months not scored and why (the input error: file, column, value, row); bad arguments
 exit 2.
+
+``--parallel N`` runs ``score_months_parallel_job`` instead (``orchestration.pipeline.parallel``):
+one step, in its own process, per month, N at a time (Dagster's multiprocess executor, hence the
+persistent instance above). Each month reads its own thirteen snapshots and is written in its
+own transaction; a bad month fails alone (the run then fails naming it) and the others are
+written. A line per month is printed when the run ends (step processes log to the run only;
+Dagster itself prints one ``STEP_WORKER_STARTED`` line per step process on stderr, logged
+before the run's logger config applies).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+from sqlalchemy.engine import make_url
 
+from orchestration.pipeline import parallel
 from orchestration.pipeline.assets import LOGGER, SOURCES, score_months, span
 from orchestration.pipeline.automation import JOB_NAME, score_job
 from orchestration.pipeline.partitions import (
-    MONTHS_PER_CHUNK,
     START_MONTH_ENV,
     chunks,
     parse_month,
@@ -38,6 +49,7 @@ from orchestration.pipeline.partitions import (
 )
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.scoring.engine import month_range
+from storage import settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DAGSTER_HOME = PROJECT_ROOT / "var" / "dagster_home"
@@ -55,6 +67,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR", help="input data folder (default: PCS_DATA_DIR)")
     parser.add_argument(
         "--database", metavar="URL", help="results database URL (default: PCS_DATABASE_URL)"
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        metavar="N",
+        help=(
+            "score the months in parallel, N at a time, one process per month "
+            f"({parallel.JOB_NAME}); default: one run reading each snapshot once"
+        ),
     )
 
 
@@ -91,7 +112,7 @@ def _months(args: argparse.Namespace) -> list:
     return months
 
 
-def failure_text(result: dg.ExecuteInProcessResult) -> str:
+def failure_text(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
     """Why a run failed: the step's ``Failure`` description (the input error), else the error."""
     for event in result.all_events:
         if event.is_step_failure:
@@ -121,9 +142,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"pcs backfill: {exc}", file=sys.stderr)
         return 2
+    if args.parallel is not None and args.parallel < 1:
+        print(f"pcs backfill: --parallel must be at least 1, not {args.parallel}", file=sys.stderr)
+        return 2
 
     data = DataFolder(path=args.data)
     db = ResultsDatabase(url=args.database)
+    if args.parallel is not None:
+        return _run_parallel(months, data, db, args.parallel)
     job = dg.Definitions(
         assets=[*SOURCES, score_months],
         jobs=[score_job],
@@ -140,8 +166,8 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(), dagster_instance() as instance:
             warnings.simplefilter("ignore", dg.BetaWarning)
             print(
-                f"pcs backfill {span(months)} ({len(months)} month(s), chunks of up to "
-                f"{MONTHS_PER_CHUNK})\n  data: {data.resolved()}\n  database: {db.display_url()}\n"
+                f"pcs backfill {span(months)} ({len(months)} month(s), one run)\n"
+                f"  data: {data.resolved()}\n  database: {db.display_url()}\n"
                 f"  dagster instance: {instance.root_directory}",
                 flush=True,
             )
@@ -156,7 +182,72 @@ def run(args: argparse.Namespace) -> int:
         LOGGER.removeHandler(handler)
         LOGGER.setLevel(old_level)
 
-    elapsed = time.perf_counter() - t0
+    return _report(result, months, time.perf_counter() - t0)
+
+
+def _run_parallel(months: list, data: DataFolder, db: ResultsDatabase, n: int) -> int:
+    """The months through ``score_months_parallel_job``: one process per month, ``n`` at a time.
+
+    The step processes get the data folder and the database in the run's config (shown in the
+    UI), except a database URL with a password: that one goes to them in ``PCS_DATABASE_URL``.
+    """
+    url = db.resolved_url()
+    secret = make_url(url).password is not None
+    run_config = {
+        **QUIET_RUN_CONFIG,
+        **parallel.run_config(
+            first=months[0],
+            last=months[-1],
+            data=str(data.resolved()),
+            database=None if secret else url,
+            max_concurrent=n,
+        ),
+    }
+    t0 = time.perf_counter()
+    env = {settings.ENV_VAR: url} if secret else {}
+    with warnings.catch_warnings(), _environ(env), dagster_instance() as instance:
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        print(
+            f"pcs backfill {span(months)} ({len(months)} month(s) in parallel, {n} at a time, "
+            f"one process each)\n  data: {data.resolved()}\n  database: {db.display_url()}\n"
+            f"  dagster instance: {instance.root_directory}",
+            flush=True,
+        )
+        result = dg.execute_job(
+            parallel.reconstructable_job(),
+            instance=instance,
+            run_config=run_config,
+            tags={"pcs/months": span(months), "pcs/trigger": "pcs backfill --parallel"},
+        )
+        rows = {
+            parse_month(e.partition): e.materialization.metadata["dagster/row_count"].value
+            for e in result.get_asset_materialization_events()
+            if e.asset_key == DESIGNATIONS and e.partition
+        }
+        for month in months:
+            done = f"{rows[month]} designations written" if month in rows else "not scored"
+            print(f"  {month:%Y-%m}: {done}")
+        return _report(result, months, time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def _environ(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set for the block (the run's fork server, started in it,
+    copies it to the step processes)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _report(result, months: list, elapsed: float) -> int:
+    """The final line (and on failure the error); the exit code."""
     if result.success:
         print(f"done: {span(months)} scored in {elapsed:.1f}s (run {result.run_id})")
         return 0
@@ -171,8 +262,8 @@ def run(args: argparse.Namespace) -> int:
     return 1
 
 
-def written_months(result: dg.ExecuteInProcessResult) -> list:
-    """The months a run recorded as materialized (a failed run may have written some chunks)."""
+def written_months(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> list:
+    """The months a run recorded as materialized (a failed run may have written some)."""
     return sorted(
         {
             parse_month(e.partition)

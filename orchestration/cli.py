@@ -2,7 +2,8 @@
 
 - `pcs generate`  synthetic input data (orchestration.generate)
 - `pcs score`     score months straight from a data folder, no database (orchestration.scoring)
-- `pcs backfill`  the Dagster job over a range of months (orchestration.backfill)
+- `pcs backfill`  the Dagster job over a range of months (orchestration.backfill); `--parallel N`
+                  scores N months at a time, one process each (orchestration.pipeline.parallel)
 - `pcs serve`     the GraphQL API (graphql_api.server)
 - `pcs token`     partner API tokens (graphql_api.tokens)
 - `pcs migrate`   apply the database migrations (storage.migrate)
@@ -18,7 +19,7 @@ import sys
 COMMANDS = {
     "generate": ("orchestration.generate_cli", "generate synthetic input data"),
     "score": ("orchestration.score_cli", "score months from a data folder and print a summary"),
-    "backfill": ("orchestration.backfill", "score a range of months with the Dagster job"),
+    "backfill": ("orchestration.backfill", "score months with the Dagster job (--parallel N)"),
     "serve": ("graphql_api.server", "serve the GraphQL API"),
     "token": ("graphql_api.tokens", "create, list and revoke partner API tokens"),
     "migrate": ("storage.migrate_cli", "apply the results database migrations"),

@@ -17,13 +17,14 @@ import dagster as dg
 
 from orchestration.pipeline.assets import SOURCES, score_months
 from orchestration.pipeline.automation import SCHEDULES, SENSORS, score_job
+from orchestration.pipeline.parallel import score_months_parallel_job
 from orchestration.resources import DataFolder, ResultsDatabase
 
 RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase()}
 
 defs = dg.Definitions(
     assets=[*SOURCES, score_months],
-    jobs=[score_job],
+    jobs=[score_job, score_months_parallel_job],
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=RESOURCES,

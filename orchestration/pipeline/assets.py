@@ -457,7 +457,7 @@ def _validate_only(
         },
         [
             dg.AssetCheckResult(asset_key=SNAPSHOT, check_name=INPUT_VALID, passed=True),
-            _seats_check(label, snaps.warnings, []),
+            seats_check(label, snaps.warnings, []),
         ],
     )
 
@@ -556,7 +556,7 @@ def _record_written(months: list[dt.date]) -> Iterator[dg.AssetMaterialization]:
             )
 
 
-def _seats_check(label: str, warnings: list[str], earlier: list[str]) -> dg.AssetCheckResult:
+def seats_check(label: str, warnings: list[str], earlier: list[str]) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=SNAPSHOT,
         check_name=SEATS_WARNING,
@@ -599,7 +599,7 @@ def _results(
                 passed=True,
                 metadata={"snapshots read": read_span},
             ),
-            _seats_check(label, tally.warnings, tally.earlier_warnings),
+            seats_check(label, tally.warnings, tally.earlier_warnings),
         ],
     )
 
@@ -627,11 +627,11 @@ def _results(
                 ),
                 "top scores": dg.MetadataValue.md(markdown(top_scores(designations, partners))),
             }
-            checks.append(_partners_named(partners))
+            checks.append(partners_named_check(partners))
         yield from _emit(context, dg.AssetKey(name), metadata, checks)
 
 
-def _partners_named(partners: pl.DataFrame) -> dg.AssetCheckResult:
+def partners_named_check(partners: pl.DataFrame) -> dg.AssetCheckResult:
     unnamed = partners.filter(pl.col("partner_name").is_null())
     unlisted = unnamed.filter(~pl.col("in_registry"))
     empty = unnamed.filter(pl.col("in_registry"))

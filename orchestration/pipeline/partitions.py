@@ -30,10 +30,6 @@ from orchestration.scoring.engine import add_months, month_range
 START_MONTH_ENV = "PCS_START_MONTH"
 DEFAULT_START_MONTH = "2024-01"
 
-MONTHS_PER_CHUNK = 12
-"""Months per run of the parallel job's planning (``pcs backfill``); the asset's run scores any
-range in one pass (see ``BACKFILL_POLICY``)."""
-
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -106,7 +102,7 @@ def partition_months(now: dt.datetime | None = None) -> list[dt.date]:
     return months_of_partition_keys(list(keys))
 
 
-def chunks(months: list[dt.date], size: int | None = MONTHS_PER_CHUNK) -> list[list[dt.date]]:
+def chunks(months: list[dt.date], size: int | None = None) -> list[list[dt.date]]:
     """Consecutive months in groups of at most ``size`` (None: no limit); a gap starts a group."""
     out: list[list[dt.date]] = []
     for m in sorted(set(months)):
