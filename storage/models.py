@@ -11,7 +11,9 @@ classes and the migrations agree. Never call ``metadata.create_all`` outside tes
 
 Indexes beyond the primary keys, for the GraphQL API:
 
-* on SQLite the six result tables are ``WITHOUT ROWID`` (clustered on the primary key);
+* on SQLite the six result tables are ``WITHOUT ROWID`` (clustered on the primary key); on
+  PostgreSQL they are partitioned by ``LIST (month)``, one partition per month (named
+  ``pcs_partitions.<table>_<YYYY>_<MM>``, made by ``storage.results.write_results``);
 * the primary keys start with ``(month, partner_id, ...)``: a partner's rows of one month, and
   whole-month deletes, use them;
 * ``(partner_id, month)`` on ``designation``, ``path_score`` and ``metric_point``: a partner's
@@ -67,8 +69,11 @@ def utcnow() -> dt.datetime:
 
 
 # SQLite: the result tables are WITHOUT ROWID tables, stored in primary-key order (one B-tree
-# instead of a rowid table plus a key index: faster bulk inserts, month deletes and key lookups)
-CLUSTERED = {"sqlite_with_rowid": False}
+# instead of a rowid table plus a key index: faster bulk inserts, month deletes and key lookups).
+# PostgreSQL: they are LIST-partitioned by month (migration 0002), one partition per month in the
+# schema PARTITION_SCHEMA, which storage.results swaps in whole when it writes a month.
+PARTITION_SCHEMA = "pcs_partitions"
+CLUSTERED = {"sqlite_with_rowid": False, "postgresql_partition_by": "LIST (month)"}
 
 # column types --------------------------------------------------------------------------------
 STR = sa.String()

@@ -1,10 +1,37 @@
 """Writing and reading the scoring results.
 
-``write_results`` replaces whole months, idempotently and atomically: in one transaction it
-deletes every result table's rows of the given months, bulk-inserts the result frames (SQLite:
-the driver's ``executemany`` with plain tuples; PostgreSQL: ``COPY ... FROM STDIN`` fed with CSV
-that Polars writes), upserts the partners and records the months in ``scored_month``. Any error
-rolls the whole thing back: a month is never left half written.
+``write_results`` replaces whole months, idempotently and atomically, in one transaction that
+also upserts the partners and records the months in ``scored_month``. Any error (or a killed
+process) rolls the whole thing back: a month is never left half written, and readers see it
+wholly as it was before or wholly as written.
+
+* SQLite: delete the months' rows, then insert the frames (the driver's ``executemany`` with
+  plain tuples, in key order).
+* PostgreSQL, where the result tables are LIST-partitioned by month (migration 0002): each
+  month of each table is loaded into a brand-new table (``COPY ... FROM STDIN (FREEZE)`` fed
+  with CSV that Polars writes; then its primary key and indexes are built in one pass each,
+  with a ``CHECK`` on the month), and at the end the month's partition is swapped for it (drop
+  the old partition, attach the new one). Deleting a month's rows and inserting them again into
+  the same table is ~2.5x slower: the deleted rows stay in the indexes and the heap until a
+  vacuum after commit, and every insert's unique check visits them (benchmarks/
+  write_results.py). The load takes no lock that readers wait for. The swap takes
+  ``ACCESS EXCLUSIVE`` locks on ``scored_month``, ``partner`` and the six parent tables for the
+  last few milliseconds of the transaction only; it waits for running readers with a short
+  ``lock_timeout`` and retries, so a reader holding one table while it asks for another is
+  never deadlocked against it. Writers load concurrently; from the bookkeeping (scored
+  months, partners) to commit they go one at a time (an advisory lock). Tables that are not partitioned (a database at
+  revision 0001) get the delete and ``COPY``.
+
+  What readers see: a statement in READ COMMITTED sees the month as it was or as written, all
+  tables alike. A REPEATABLE READ transaction that read any of those eight tables before the
+  swap holds the swap back until it ends (it sees everything as it was). Not MVCC-safe, like
+  any DDL swap or TRUNCATE: a REPEATABLE READ transaction whose snapshot was taken before the
+  commit but which touches the tables only after it (e.g. its first statement waited for the
+  swap's locks) sees the six result tables as written (their rows are frozen) but
+  ``scored_month`` and ``partner`` as they were. Starting such a transaction with ``LOCK TABLE
+  ONLY scored_month, partner, <the six> IN ACCESS SHARE MODE`` (a statement that takes no
+  snapshot; this order) closes that gap: it waits for the swap and the snapshot is taken after
+  it. The API does that (``graphql_api.db.PG_LOCK``).
 
 The read helpers return Polars frames with exactly the ``frames.py`` schemas, sorted by the
 natural key (the primary key).
@@ -16,6 +43,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -289,10 +318,15 @@ def _insert_sqlite(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
         cursor.close()
 
 
-def _insert_postgresql(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
+def _insert_postgresql(
+    conn: Connection, spec: TableSpec, df: pl.DataFrame, *, target: str | None = None,
+    freeze: bool = False,
+) -> None:  # fmt: skip
     cols = ", ".join(_quote(conn, c) for c in spec.schema)
+    target = target or _quote(conn, spec.table.name)
     # CSV: nulls are unquoted empty fields, empty strings are written quoted ("")
-    sql = f"COPY {_quote(conn, spec.table.name)} ({cols}) FROM STDIN (FORMAT csv)"
+    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+    sql = f"COPY {target} ({cols}) FROM STDIN ({options})"
     raw = conn.connection.driver_connection
     try:
         with raw.cursor() as cursor, cursor.copy(sql) as copy:
@@ -305,15 +339,176 @@ def _insert_postgresql(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> N
 
 
 def _bulk_insert(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
+    """Load one table's rows: into the table itself, or (partitioned PostgreSQL tables) into
+    new per-month tables that ``_swap_partitions`` attaches at the end of the transaction."""
     if df.height == 0:
         return
     backend = conn.dialect.name
     if backend == "sqlite":
         _insert_sqlite(conn, spec, df)
     elif backend == "postgresql":
-        _insert_postgresql(conn, spec, df)
+        if _pg_partitioned(conn, spec):
+            for (month,), part in df.partition_by("month", maintain_order=True, as_dict=True).items():
+                _stage_partition(conn, spec, month, part)
+        else:
+            _insert_postgresql(conn, spec, df)
     else:  # portable fallback
         conn.execute(sa.insert(spec.table), df.to_dicts())
+
+
+# ---- PostgreSQL: month partitions, loaded aside and swapped in -------------------------------
+
+#: pg_advisory_xact_lock key: the end of a write (partners, scored months, swap), one at a time
+PG_WRITE_LOCK = 0x7063735F777269  # "pcs_wri"
+#: each attempt to lock the tables for the swap waits this long for running readers ...
+SWAP_LOCK_TIMEOUT_MS = 200
+#: ... and the attempts go on for this long before the write gives up (and rolls back)
+SWAP_LOCK_PATIENCE_S = 300.0
+
+
+def _pg_partitioned(conn: Connection, spec: TableSpec) -> bool:
+    """Whether ``spec``'s table is a partitioned table (catalog read, no lock taken)."""
+    sql = (
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_partitioned_table p "
+        "JOIN pg_catalog.pg_class c ON c.oid = p.partrelid "
+        "WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace)"
+    )
+    return bool(conn.exec_driver_sql(sql, (spec.table.name,)).scalar())
+
+
+def _partition_name(spec: TableSpec, month: dt.date) -> str:
+    """The partition of ``month``: ``<table>_<YYYY>_<MM>`` in ``models.PARTITION_SCHEMA``."""
+    return f"{spec.table.name}_{month:%Y_%m}"
+
+
+def _qualified(conn: Connection, name: str) -> str:
+    return f"{_quote(conn, M.PARTITION_SCHEMA)}.{_quote(conn, name)}"
+
+
+def _xid(conn: Connection) -> int:
+    return conn.exec_driver_sql("SELECT txid_current()").scalar()
+
+
+def _staging_name(spec: TableSpec, month: dt.date, xid: int) -> str:
+    """The table transaction ``xid`` loads ``month`` into: the transaction id in the name keeps
+    concurrent writers' tables (and the indexes named after them) apart, and apart from the
+    partitions (whose indexes keep the names they were built with)."""
+    return f"{_partition_name(spec, month)}_x{xid}"
+
+
+def _columns_ddl(conn: Connection, spec: TableSpec) -> str:
+    """The parent table's columns as the catalog has them (names, types, NOT NULL).
+
+    Read from ``pg_attribute``, not with ``CREATE TABLE ... (LIKE parent)``: that would take a
+    lock on the parent until commit, and two writers each holding one while waiting for the
+    other's to go (for the swap) would never get through.
+    """
+    rows = conn.exec_driver_sql(
+        "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relname = %s AND c.relnamespace = current_schema()::regnamespace "
+        "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        (spec.table.name,),
+    ).all()
+    return ", ".join(
+        f"{_quote(conn, name)} {type_}{' NOT NULL' if not_null else ''}"
+        for name, type_, not_null in rows
+    )
+
+
+def _stage_partition(conn: Connection, spec: TableSpec, month: dt.date, df: pl.DataFrame) -> None:
+    """A new table holding ``df`` (one month, key order), ready to be attached as its partition.
+
+    Created and filled in this transaction, so ``COPY ... FREEZE`` writes the rows already
+    frozen and all-visible (no hint-bit or vacuum writes later, index-only scans at once), and
+    nobody else can see the table before commit. The primary key and the indexes are built
+    after the load (one sorted pass each, ~2x faster than maintaining them row by row); the
+    ``CHECK`` on the month lets ``ATTACH PARTITION`` skip its validation scan.
+    """
+    table = _qualified(conn, _staging_name(spec, month, _xid(conn)))
+    conn.exec_driver_sql(
+        f"CREATE TABLE {table} ({_columns_ddl(conn, spec)}, "
+        f"CHECK ({_quote(conn, 'month')} = DATE '{month.isoformat()}'))"
+    )
+    _insert_postgresql(conn, spec, df, target=table, freeze=True)
+    cols = lambda names: ", ".join(_quote(conn, c) for c in names)  # noqa: E731
+    conn.exec_driver_sql(f"ALTER TABLE {table} ADD PRIMARY KEY ({cols(spec.key)})")
+    for index in spec.table.indexes:
+        conn.exec_driver_sql(f"CREATE INDEX ON {table} ({cols(c.name for c in index.columns)})")
+
+
+def _lock_for_swap(conn: Connection, specs: Sequence[TableSpec]) -> None:
+    """``ACCESS EXCLUSIVE`` on the tables (on a parent table, what dropping a partition needs).
+
+    Each attempt waits ``SWAP_LOCK_TIMEOUT_MS`` for the readers holding them, in a savepoint: on
+    a timeout the locks of that attempt are given back, so a reader that holds one table and
+    asks for another (an API request's REPEATABLE READ snapshot reads several) goes on, instead
+    of the two waiting for each other until PostgreSQL's deadlock check kills one of them.
+    """
+    names = ", ".join(_quote(conn, s.table.name) for s in specs)
+    dbapi = conn.dialect.loaded_dbapi
+    deadline = time.monotonic() + SWAP_LOCK_PATIENCE_S
+    delay = 0.02
+    while True:
+        savepoint = conn.begin_nested()
+        try:
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(SWAP_LOCK_TIMEOUT_MS)}")
+            conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
+        except sa.exc.OperationalError as exc:
+            savepoint.rollback()
+            lock_not_available = isinstance(exc.orig, dbapi.Error) and getattr(
+                exc.orig, "sqlstate", None
+            ) == "55P03"
+            if not lock_not_available:
+                raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"could not lock {names} for the partition swap in {SWAP_LOCK_PATIENCE_S:.0f}"
+                    " s: a long transaction holds them (see pg_stat_activity / pg_locks)"
+                ) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+            continue
+        savepoint.commit()
+        # the locks are held to commit; later statements wait as long as they must
+        conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
+        return
+
+
+def _swap_partitions(conn: Connection, specs: Sequence[TableSpec], months: list[dt.date]) -> None:
+    """Replace each month's partition of each table by the table this transaction loaded for
+    it (none loaded: the month is left without a partition, i.e. without rows)."""
+    if not specs:
+        return
+    # the scored months and partners too, first: a reader that has read any of these tables
+    # keeps the swap waiting until it ends, so it sees every table as it was before. The API
+    # (graphql_api/db.py, PG_LOCK) begins each request by taking ACCESS SHARE on these eight
+    # tables in this same order, before its snapshot: keep the two orders the same.
+    _lock_for_swap(conn, [OTHER["scored_months"], OTHER["partners"], *specs])
+    existing = {
+        name
+        for (name,) in conn.exec_driver_sql(
+            "SELECT c.relname FROM pg_catalog.pg_class c "
+            "WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p')",
+            (M.PARTITION_SCHEMA,),
+        )
+    }
+    xid = _xid(conn)
+    for spec in specs:
+        parent = _quote(conn, spec.table.name)
+        for month in months:
+            final = _partition_name(spec, month)
+            staged = _staging_name(spec, month, xid)
+            if final in existing:
+                conn.exec_driver_sql(f"DROP TABLE {_qualified(conn, final)}")
+            if staged in existing:
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {_qualified(conn, staged)} RENAME TO {_quote(conn, final)}"
+                )
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {parent} ATTACH PARTITION {_qualified(conn, final)} "
+                    f"FOR VALUES IN ('{month.isoformat()}')"
+                )
 
 
 def _dialect_insert(conn: Connection, table: sa.Table):
@@ -399,16 +594,29 @@ def write_results(
     scored_rows = _scored_rows(month_list, prepared["designations"], scored)
 
     counts: dict[str, int] = {}
+    scored_table = OTHER["scored_months"].table
     with engine.begin() as conn:
-        for spec in (*RESULTS.values(), OTHER["scored_months"]):
+        swapped = [
+            spec
+            for spec in RESULTS.values()
+            if conn.dialect.name == "postgresql" and _pg_partitioned(conn, spec)
+        ]
+        in_place = [s for s in RESULTS.values() if s.name not in {w.name for w in swapped}]
+        for spec in in_place:
             conn.execute(sa.delete(spec.table).where(spec.table.c.month.in_(month_list)))
-        for name, spec in RESULTS.items():
+        for name, spec in RESULTS.items():  # partitioned tables: loaded aside, nothing locked
             _bulk_insert(conn, spec, prepared[name])
             counts[name] = prepared[name].height
+        if swapped:
+            # from here to commit one writer at a time: two writers holding each other's
+            # partner rows or scored months while waiting for the swap's locks would deadlock
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")
+        conn.execute(sa.delete(scored_table).where(scored_table.c.month.in_(month_list)))
         counts["partners"] = _upsert_partners(conn, partners_df, seen)
         if scored_rows:
-            conn.execute(sa.insert(M.ScoredMonth.__table__), scored_rows)
+            conn.execute(sa.insert(scored_table), scored_rows)
         counts["scored_months"] = len(scored_rows)
+        _swap_partitions(conn, swapped, month_list)  # last: the tables' locks are held to commit
     return counts
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing as mp
 import os
+import random
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -51,7 +54,7 @@ def test_migrations_apply_from_empty_and_are_idempotent(empty_db_url):
     assert migrate.current(empty_db_url) is None
     assert not migrate.is_current(empty_db_url)
     migrate.upgrade(empty_db_url)
-    assert migrate.current(empty_db_url) == migrate.head() == "0001"
+    assert migrate.current(empty_db_url) == migrate.head() == "0002"
     migrate.upgrade(empty_db_url)  # again: nothing to do, no error
     assert migrate.is_current(empty_db_url)
     tables = set(sa.inspect(settings.get_engine(empty_db_url)).get_table_names())
@@ -333,14 +336,27 @@ def test_failure_after_the_delete_rolls_everything_back(engine, written, monkeyp
     real = getattr(R, fail_in)
     new = synthetic_results([FEB], partners=10, tenants=20, seed=4)
     jan = written["designations"].filter(pl.col("month") == JAN).height
+    feb = written["designations"].filter(pl.col("month") == FEB).height
 
     def failing(conn, *args, **kw):
         calls.append(1)
         if len(calls) == 3 or fail_in == "_upsert_partners":
-            # inside the transaction, FEB's old rows are gone (and, by the time partners are
-            # upserted, its new designations are in)
             n = conn.execute(sa.select(sa.func.count()).select_from(M.Designation)).scalar()
-            assert n == jan + (10 if fail_in == "_upsert_partners" else 0)
+            if conn.dialect.name == "sqlite":
+                # inside the transaction, FEB's old rows are gone (and, by the time partners
+                # are upserted, its new designations are in)
+                assert n == jan + (10 if fail_in == "_upsert_partners" else 0)
+            else:
+                # PostgreSQL: FEB's new rows are loaded into tables of their own (two of them
+                # by the third load, all six by the upsert), swapped in only at the end
+                assert n == jan + feb
+                staged = conn.execute(
+                    sa.text(
+                        "SELECT count(*) FROM pg_tables WHERE schemaname = 'pcs_partitions' "
+                        "AND tablename ~ '_2024_02_x[0-9]+$'"
+                    )
+                ).scalar()
+                assert staged == (6 if fail_in == "_upsert_partners" else 2)
             raise RuntimeError("boom")
         return real(conn, *args, **kw)
 
@@ -393,6 +409,239 @@ def test_validation_errors(engine):
             partners=pl.DataFrame({"partner_id": ["a", "a"], "partner_name": ["x", "y"]}),
         )
     assert R.row_counts(engine) == {n: 0 for n in [*R.RESULTS, "scored_months"]}
+
+
+# ---- PostgreSQL month partitions, concurrent readers -----------------------------------------
+
+
+def _partitions(engine) -> dict[str, list[str]]:
+    """parent table -> its partitions (qualified names), sorted."""
+    with engine.connect() as c:
+        rows = c.exec_driver_sql(
+            "SELECT p.relname, c.oid::regclass::text FROM pg_inherits i "
+            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE p.relkind = 'p' ORDER BY 1, 2"
+        ).all()
+    out: dict[str, list[str]] = {}
+    for parent, child in rows:
+        out.setdefault(parent, []).append(child)
+    return out
+
+
+def _partition_schema_tables(engine) -> list[str]:
+    with engine.connect() as c:
+        return sorted(
+            c.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'pcs_partitions'"
+            ).scalars()
+        )
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"])  # partitions are PostgreSQL's
+def test_postgresql_months_are_partitions_swapped_whole(engine):
+    frames = synthetic_results([JAN, FEB, MAR], partners=12, tenants=30)
+    R.write_results(engine, months=[JAN, FEB, MAR], frames=frames)
+    tables = [s.table.name for s in R.RESULTS.values()]
+    with engine.connect() as c:
+        partitioned = set(c.exec_driver_sql(
+            "SELECT partrelid::regclass::text FROM pg_partitioned_table"
+        ).scalars())  # fmt: skip
+    assert partitioned == set(tables)
+    want = {t: [f"pcs_partitions.{t}_2024_{m:02d}" for m in (1, 2, 3)] for t in tables}
+    assert _partitions(engine) == want
+    oids = lambda: {  # noqa: E731
+        t: sa.inspect(engine).get_table_oid(f"{t}_2024_02", schema="pcs_partitions")
+        for t in tables
+    }  # fmt: skip
+    before = oids()
+
+    # a rewrite swaps in new tables (no staging table is left behind) ...
+    new = synthetic_results([FEB], partners=9, tenants=20, seed=5)
+    R.write_results(engine, months=[FEB], frames=new)
+    settings.dispose_engines()  # the inspector caches nothing across engines' connections
+    assert _partitions(engine) == want
+    after = oids()
+    assert all(after[t] != before[t] for t in tables)
+    assert _partition_schema_tables(engine) == sorted(n.split(".")[1] for v in want.values() for n in v)
+    for name, df in new.items():
+        assert R.read_frame(engine, name, months=[FEB]).equals(sorted_frame(name, df)), name
+    # ... every partition has the parent's primary key and indexes, attached to them
+    with engine.connect() as c:
+        unattached = c.exec_driver_sql(
+            "SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_namespace n ON n.oid = i.relnamespace "
+            "WHERE n.nspname = 'pcs_partitions' AND NOT i.relispartition"
+        ).scalar()
+        per_partition = dict(c.exec_driver_sql(
+            "SELECT t.relname, count(*) FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'pcs_partitions' "
+            "GROUP BY 1"
+        ).all())  # fmt: skip
+    assert unattached == 0
+    for spec in R.RESULTS.values():
+        for m in (1, 2, 3):
+            assert per_partition[f"{spec.table.name}_2024_{m:02d}"] == 1 + len(spec.table.indexes)
+
+    # a month cleared has no partitions left; a table without rows that month has none either
+    R.write_results(engine, months=[MAR], frames=R.empty_frames())
+    assert _partitions(engine) == {t: v[:2] for t, v in want.items()}
+    only_designations = R.empty_frames() | {"designations": new["designations"].with_columns(
+        month=pl.lit(MAR))}  # fmt: skip
+    R.write_results(engine, months=[MAR], frames=only_designations)
+    got = _partitions(engine)
+    assert got["designation"] == want["designation"]
+    assert got["metric_point"] == want["metric_point"][:2]
+
+
+def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_url):
+    migrate.upgrade(empty_db_url, "0001")
+    engine = settings.get_engine(empty_db_url)
+    frames = synthetic_results([JAN, FEB], partners=10, tenants=25)
+    R.write_results(engine, months=[JAN, FEB], frames=frames, partners=synthetic_partners(frames))
+    before = snapshot(engine)
+    postgresql = engine.dialect.name == "postgresql"
+
+    migrate.upgrade(empty_db_url)
+    assert migrate.current(empty_db_url) == "0002"
+    assert _diff(empty_db_url) == []
+    after = snapshot(engine)
+    for name, df in before.items():
+        assert_frames_equal(after[name], df, name)
+    if postgresql:
+        assert {t: len(v) for t, v in _partitions(engine).items()} == {
+            s.table.name: 2 for s in R.RESULTS.values()
+        }
+    # writes work on the migrated database, and the downgrade keeps what is there
+    new = synthetic_results([FEB], partners=7, tenants=15, seed=9)
+    R.write_results(engine, months=[FEB], frames=new)
+    written = snapshot(engine)
+    migrate.downgrade(empty_db_url, "0001")
+    assert migrate.current(empty_db_url) == "0001"
+    if postgresql:
+        assert _partitions(engine) == {}
+        with engine.connect() as c:
+            assert c.exec_driver_sql(
+                "SELECT count(*) FROM pg_namespace WHERE nspname = 'pcs_partitions'"
+            ).scalar() == 0
+    for name, df in snapshot(engine).items():
+        assert_frames_equal(df, written[name], name)
+    R.write_results(engine, months=[JAN], frames=R.empty_frames())  # the 0001 path still works
+    migrate.upgrade(empty_db_url)
+    assert R.row_counts(engine)["designations"] == 7
+
+
+def _month_state(conn, month: dt.date) -> tuple:
+    """(partners_scored, rows of each result table) of ``month``, one statement per table."""
+    m = month if conn.dialect.name == "postgresql" else month.isoformat()
+    scored = conn.execute(
+        sa.text("SELECT partners_scored FROM scored_month WHERE month = :m"), {"m": m}
+    ).scalar()
+    counts = []
+    for spec in R.RESULTS.values():
+        counts.append(conn.execute(
+            sa.text(f"SELECT count(*) FROM {spec.table.name} WHERE month = :m"), {"m": m}
+        ).scalar())  # fmt: skip
+        time.sleep(random.random() * 0.01)  # hold this table while the writer wants them all
+    return (scored, *counts)
+
+
+def _states(frames) -> tuple:
+    return (frames["designations"].height, *(frames[n].height for n in R.RESULTS))
+
+
+def test_readers_see_a_month_wholly_before_or_after_each_rewrite(engine):
+    """Readers in snapshot transactions (the API's: REPEATABLE READ on PostgreSQL, a deferred
+    BEGIN on SQLite) that read scored_month and then the result tables one statement at a time,
+    with pauses, while a writer rewrites the month again and again: each reader sees the six
+    result tables of one whole version of the month, and neither side fails (no deadlock
+    between a reader holding one table and the writer wanting them all).
+
+    PostgreSQL swaps partitions, which is not MVCC-safe for a snapshot taken *before* the swap
+    commits that first reads the tables *after* it: a REPEATABLE READ reader whose first
+    statement waited for the swap sees the new results (their rows are frozen) but the old
+    scored_month row. A reader that starts with ``LOCK TABLE scored_month IN ACCESS SHARE
+    MODE`` (no snapshot is taken for it) sees everything of one version, scored_month included.
+    """
+    a = synthetic_results([FEB], partners=40, tenants=80, seed=1)
+    b = synthetic_results([FEB], partners=25, tenants=50, seed=2)
+    versions = {_states(a), _states(b)}
+    assert len(versions) == 2
+    R.write_results(engine, months=[FEB], frames=a)
+    postgresql = engine.dialect.name == "postgresql"
+    stop = threading.Event()
+    seen: dict[bool, list[tuple]] = {False: [], True: []}  # lock first? -> states read
+    errors: list[BaseException] = []
+
+    def reader(lock_first: bool):
+        try:
+            while not stop.is_set():
+                conn = engine.connect()
+                if postgresql:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ",
+                                                  postgresql_readonly=True)  # fmt: skip
+                else:
+                    conn = conn.execution_options(**settings.READ_ONLY)
+                with conn, conn.begin():
+                    if lock_first and postgresql:
+                        conn.exec_driver_sql("LOCK TABLE scored_month IN ACCESS SHARE MODE")
+                    seen[lock_first].append(_month_state(conn, FEB))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in (False, False, True, True)]
+    for t in threads:
+        t.start()
+    try:
+        for frames in (b, a, b, a, b, a):
+            R.write_results(engine, months=[FEB], frames=frames)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors
+    assert seen[False] and seen[True]
+    assert {s[1:] for s in seen[False]} <= {v[1:] for v in versions}
+    assert set(seen[True]) <= versions
+    if not postgresql:
+        assert set(seen[False]) <= versions
+    with engine.connect() as conn:
+        assert _month_state(conn, FEB) == _states(a)
+
+
+@pytest.mark.parametrize("db_backend", ["postgresql"])  # SQLite's WAL readers never block it
+def test_a_reader_holding_a_table_delays_the_swap_and_sees_the_old_month(engine):
+    a = synthetic_results([FEB], partners=30, tenants=60, seed=1)
+    b = synthetic_results([FEB], partners=20, tenants=40, seed=2)
+    R.write_results(engine, months=[FEB], frames=a)
+    done = threading.Event()
+    writer_error: list[BaseException] = []
+
+    def write_b():
+        try:
+            R.write_results(engine, months=[FEB], frames=b)
+        except BaseException as exc:  # noqa: BLE001
+            writer_error.append(exc)
+        finally:
+            done.set()
+
+    conn = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    with conn, conn.begin():
+        q = lambda t: conn.exec_driver_sql(  # noqa: E731
+            f"SELECT count(*) FROM {t} WHERE month = '2024-02-01'"
+        ).scalar()
+        assert q("designation") == 30  # holds designation from here on
+        writer = threading.Thread(target=write_b)
+        writer.start()
+        # longer than deadlock_timeout (1 s): had the writer kept the tables it had locked
+        # while waiting for this one, the next statement would be a deadlock
+        assert not done.wait(2.5)
+        assert q("metric_point") == a["metric_points"].height
+        assert q("customer_detail") == a["customer_details"].height
+    assert done.wait(60)
+    writer.join()
+    assert not writer_error, writer_error
+    assert R.row_counts(engine, months=[FEB])["designations"] == 20
 
 
 # ---- API tokens (the ORM side) ---------------------------------------------------------------
