@@ -2,7 +2,7 @@
 ``benchmarks/results.md``.
 
     uv run --frozen python benchmarks/run.py [--sets 2000,20000,100000] [--runs 3] [--large-runs 1]
-        [--api-sets 2000,20000] [--skip-api] [--skip-writes] [--skip-backfill] [--out FILE]
+        [--api-sets 2000,20000] [--skip-api] [--skip-writes] [--backfill-set N] [--out FILE] [--merge]
 
 For each set of partners (generated once under ``--data-root``, 24 months from 2023-01, seed 0):
 
@@ -221,6 +221,8 @@ def main() -> int:
     ap.add_argument("--api-sets", default="2000,20000")
     ap.add_argument("--skip-api", action="store_true")
     ap.add_argument("--out", default=str(PROJECT_ROOT / "benchmarks" / "results.md"))
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the sections of the last report (results.json) that this run does not measure")
     ap.add_argument("--score-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.score_child:
@@ -258,6 +260,15 @@ def main() -> int:
                 rows = api_latency.run(backend=backend, partners=n, log=log)
                 report["api"] += [{**r, "partners": n} for r in rows]
     report["load_after"] = load()
+    previous = Path(args.out).with_suffix(".json")
+    if args.merge and previous.exists():
+        old = json.loads(previous.read_text())
+        for key in ("sets", "backfill", "writes", "api"):
+            if not report.get(key) and old.get(key):
+                report[key] = old[key]
+        report["args"] = f"{old.get('args', '')}` and `... {report['args']}"
+        report["load_before"] = f"{old.get('load_before')} / {report['load_before']}"
+        report["load_after"] = f"{old.get('load_after')} / {report['load_after']}"
     text = render(report)
     Path(args.out).write_text(text)
     Path(args.out).with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
