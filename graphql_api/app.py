@@ -7,6 +7,11 @@
 - ``PCS_ADMIN_TOKEN`` is the admin (compared with ``hmac.compare_digest``); partner tokens are
   looked up by their SHA-256 in ``api_token`` (``pcs token``).
 - ``GET /healthz`` answers ``{"status": "ok"}`` (no token, no database).
+- Every request reads one database snapshot (``db.RequestDB``): it sees each month wholly as it
+  was before or wholly as it is after a concurrent rewrite.
+- POST answers go through the response cache (``graphql_api.cache``; ``PCS_API_CACHE_MB``,
+  default 64 MiB per worker, 0 disables), keyed by viewer, request body and data version; the
+  ``x-pcs-cache`` header says ``hit``, ``miss`` or ``bypass``.
 
 ``pcs serve`` runs ``create_served_app`` (``create_app`` plus garbage-collector tuning) under
 uvicorn; ``uvicorn --factory graphql_api.app:create_app`` works too.
@@ -15,26 +20,47 @@ uvicorn; ``uvicorn --factory graphql_api.app:create_app`` works too.
 from __future__ import annotations
 
 import gc
+import json
 import logging
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from graphql_api.auth import Unauthorized, Viewer, authenticate, bearer_token, is_admin_token
+from graphql_api import db
+from graphql_api.auth import (
+    ADMIN,
+    Unauthorized,
+    Viewer,
+    authenticate,
+    bearer_token,
+    is_admin_token,
+    partner_viewer,
+)
+from graphql_api.cache import ResponseCache, SqliteChangeCounter, sqlite_file
 from graphql_api.config import ApiSettings
 from graphql_api.context import Budget, Context
 from graphql_api.db import RequestDB
 from graphql_api.loaders import Loaders
 from graphql_api.schema import build_schema
 from graphql_api.services import Services
+from graphql_api.tokens import hash_token
 
 log = logging.getLogger("graphql_api")
+
+# every POST answer says what the response cache did: hit, miss (computed and stored) or bypass
+# (computed, not stored: errors, data read outside the database, or no cache)
+CACHE_HEADER = "x-pcs-cache"
+_HIT_HEADERS = [(b"content-type", b"application/json"), (CACHE_HEADER.encode(), b"hit")]
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_UNCACHEABLE = "pcs.uncacheable"  # scope key set when an answer has errors
 
 
 def unauthorized_response(exc: Unauthorized) -> JSONResponse:
@@ -46,8 +72,22 @@ def unauthorized_response(exc: Unauthorized) -> JSONResponse:
     )
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 class PcsGraphQL(GraphQL):
-    """Strawberry's ASGI view with bearer-token authentication and a typed context."""
+    """Strawberry's ASGI view with bearer-token authentication, a typed context and the
+    response cache (``graphql_api.cache``).
+
+    A POST runs: token -> viewer and data version (SQLite: the change counter, then the token
+    lookup in the request's snapshot; PostgreSQL: one statement opening the snapshot) -> cached
+    answer for (viewer, body) at that version, else Strawberry on the request's snapshot, and
+    the answer is stored when it is complete (no errors, nothing read outside the database).
+    A GET (GraphiQL page, or a query in the URL) is never cached."""
 
     def __init__(self, settings: ApiSettings, services: Services | None = None) -> None:
         super().__init__(
@@ -58,6 +98,13 @@ class PcsGraphQL(GraphQL):
         )
         self.settings = settings
         self.services = services or Services(settings)
+        self.cache = ResponseCache(int(settings.cache_mb * 2**20))
+        engine = self.services.engine
+        self.backend = engine.dialect.name
+        path = sqlite_file(engine) if self.backend == "sqlite" else None
+        self.changes = SqliteChangeCounter(path) if path is not None else None
+
+    # ---- ASGI ------------------------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # no subscriptions: refuse websockets
@@ -65,12 +112,80 @@ class PcsGraphQL(GraphQL):
                 await send({"type": "websocket.close", "code": 1008})
             return
         try:
-            await super().__call__(scope, receive, send)
+            if scope["method"] == "POST":
+                await self._post(scope, receive, send)
+            else:
+                await super().__call__(scope, receive, send)
         except Unauthorized as exc:
             await unauthorized_response(exc)(scope, receive, send)
         except Exception:
             log.exception("request failed before execution")
             await JSONResponse({"errors": [{"message": "Unexpected error."}]}, status_code=500)(scope, receive, send)
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = bearer_token(_header(scope, b"authorization"))
+        request = Request(scope, receive)
+        body = await request.body()
+        rdb = self.new_db()
+        cached: bytes | None = None
+        try:
+            viewer, version = await self.identify(token, rdb)
+            key = None
+            if version is not None and self.cache.enabled and "application/json" in (_header(scope, b"content-type") or ""):
+                key = (viewer.cache_key, body)
+                cached = self.cache.get(key, version)
+            if cached is None:
+                if key is not None and self.backend == "postgresql":
+                    # a miss: the answer is computed in the request's snapshot and stored under
+                    # the version read there (the version read first may be older by now)
+                    version, _ = await rdb.run(db.snapshot_state, None)
+                context = self.new_context(viewer, rdb)
+                try:
+                    response = await GraphQL.run(self, request, context=context)
+                except HTTPException as e:
+                    response = PlainTextResponse(e.reason, status_code=e.status_code)
+                else:
+                    stored = (
+                        key is not None
+                        and context.cacheable
+                        and response.status_code == 200
+                        and not scope.get(_UNCACHEABLE)
+                        and type(response) is Response
+                    )
+                    if stored:
+                        self.cache.put(key, version, bytes(response.body), len(body))
+                    response.headers[CACHE_HEADER] = "miss" if stored else "bypass"
+        finally:
+            rdb.close()  # before the answer is sent: the connection goes back to the pool now
+        if cached is None:
+            await response(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [*_HIT_HEADERS, (b"content-length", str(len(cached)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": cached})
+
+    # ---- who asks, and the data version ------------------------------------------------------
+
+    def new_db(self) -> RequestDB:
+        services = self.services
+        return RequestDB(services.engine, services.gate, threads=services.db_threads, executor=services.executor)
+
+    async def identify(self, token: str, rdb: RequestDB) -> tuple[Viewer, Any]:
+        """The viewer of ``token`` and the data version the request reads (None: do not cache).
+        Raises ``Unauthorized`` for an unknown or revoked token."""
+        admin = is_admin_token(token, self.settings.admin_token)
+        if not self.cache.enabled:
+            return (ADMIN if admin else await rdb.run(authenticate, token)), None
+        if self.services.versions is not None:
+            # PostgreSQL: version and token in one statement, on the version reader's connection,
+            # before the request's own transaction: a hit needs nothing else (a miss: ``_post``)
+            version, found = await self.services.versions.read(None if admin else hash_token(token))
+            return (ADMIN if admin else partner_viewer(found)), version
+        # SQLite: the version is read before the snapshot opens (see graphql_api.cache)
+        version = self.changes.current() if self.changes is not None else None
+        return (ADMIN if admin else await rdb.run(authenticate, token)), version
+
+    # ---- Strawberry hooks --------------------------------------------------------------------
 
     def new_context(self, viewer: Viewer, rdb: RequestDB) -> Context:
         s = self.settings
@@ -82,14 +197,24 @@ class PcsGraphQL(GraphQL):
             budget=Budget(scorecards=s.max_scorecards, customers=s.max_customers),
         )
 
+    def encode_json(self, data: object) -> str:
+        return _encode(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        if result.errors:
+            request.scope[_UNCACHEABLE] = True
+        return await super().process_result(request, result)
+
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:  # type: ignore[override]
+        """GET requests (POSTs go through ``_post``): the GraphiQL page needs no token, a query
+        does; never cached."""
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await super().run(request, context={}, root_value=root_value)
         token = bearer_token(request.headers.get("authorization"))
-        rdb = RequestDB(self.services.engine, self.services.gate, threads=self.services.db_threads)
+        rdb = self.new_db()
         try:
             if is_admin_token(token, self.settings.admin_token):
-                viewer = Viewer(admin=True)
+                viewer = ADMIN
             else:
                 viewer = await rdb.run(authenticate, token)
             return await super().run(request, context=self.new_context(viewer, rdb), root_value=root_value)

@@ -34,6 +34,12 @@ class Viewer:
         return self.admin or partner_id == self.partner_id
 
     @property
+    def cache_key(self) -> tuple:
+        """What an answer may depend on about the viewer (the response cache's key part):
+        the admin, or the partner (every token of a partner reads the same)."""
+        return ("admin",) if self.admin else ("partner", self.partner_id)
+
+    @property
     def only_partner(self) -> str | None:
         """The one partner this viewer may read, or None for the admin (all partners)."""
         return None if self.admin else self.partner_id
@@ -55,10 +61,21 @@ def is_admin_token(token: str, admin_token: str | None) -> bool:
     return hmac.compare_digest(token.encode(), admin_token.encode())
 
 
-def authenticate(conn: Connection, token: str) -> Viewer:
-    """The viewer of a partner token (not the admin's: check that first, without the database)."""
-    found = tokens.lookup_token(conn, token)
+ADMIN = Viewer(admin=True)
+
+
+def invalid_token() -> Unauthorized:
+    return Unauthorized("Invalid or revoked token.", invalid_token=True)
+
+
+def partner_viewer(found: tuple[int, str] | None) -> Viewer:
+    """The viewer of a token lookup's ``(id, partner_id)``; raises ``Unauthorized`` for None."""
     if found is None:
-        raise Unauthorized("Invalid or revoked token.", invalid_token=True)
+        raise invalid_token()
     token_id, partner_id = found
     return Viewer(admin=False, partner_id=partner_id, token_id=token_id)
+
+
+def authenticate(conn: Connection, token: str) -> Viewer:
+    """The viewer of a partner token (not the admin's: check that first, without the database)."""
+    return partner_viewer(tokens.lookup_token(conn, token))

@@ -10,6 +10,7 @@ from orchestration.scoring.service import data_dir
 from storage.settings import database_url
 
 ADMIN_TOKEN_ENV = "PCS_ADMIN_TOKEN"
+CACHE_MB_ENV = "PCS_API_CACHE_MB"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class ApiSettings:
     # are quicker to run in the event loop than to hand to a thread: ~2x the scorecard
     # throughput measured; a network database's round trips must not block the loop)
     db_threads: bool | None = None
+    # the response cache of each worker process, in MiB (0: no cache); see graphql_api.cache
+    cache_mb: float = 64
 
     @classmethod
     def from_env(cls, **overrides) -> ApiSettings:
@@ -35,5 +38,11 @@ class ApiSettings:
         token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
         ide = os.environ.get("PCS_GRAPHQL_IDE", "1").strip().lower() not in ("0", "false", "no", "off")
         values = {"database_url": database_url(), "admin_token": token, "data_dir": data_dir(), "graphql_ide": ide}
+        cache = os.environ.get(CACHE_MB_ENV, "").strip()
+        if cache:
+            try:
+                values["cache_mb"] = float(cache)
+            except ValueError:
+                raise ValueError(f"{CACHE_MB_ENV} must be a number of MiB (0: no cache), not {cache!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

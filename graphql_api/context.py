@@ -1,4 +1,5 @@
-"""The typed per-request context: who asks, the request's database, loaders and budget."""
+"""The typed per-request context: who asks, the request's database, loaders and budget, and whether
+the answer may be cached."""
 
 from __future__ import annotations
 
@@ -47,3 +48,9 @@ class Context:
     services: Services
     loaders: Loaders
     budget: Budget
+    # False once a resolver read something besides the database (the data folder): the answer
+    # then must not go to the response cache, whose key only covers the database's version
+    cacheable: bool = True
+
+    def uncacheable(self) -> None:
+        self.cacheable = False

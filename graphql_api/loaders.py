@@ -33,6 +33,21 @@ CustomerPageKey = tuple[str, db.CustomerFilter, tuple[str, str, str] | None, int
 CustomerCountKey = tuple[str, db.CustomerFilter]
 
 
+class _Members(dict):
+    """value -> enum member, by a dict lookup (an enum's call costs ~20x more; a page of
+    scorecards makes thousands); unknown values go to the enum itself (its error)."""
+
+    def __init__(self, enum: type) -> None:
+        super().__init__((m.value, m) for m in enum)
+        self.enum = enum
+
+    def __missing__(self, value: object) -> object:
+        return self.enum(value)
+
+
+TRACKS, METRICS, OPTIONS = _Members(Track), _Members(Metric), _Members(AssociationOption)
+
+
 class Loaders:
     def __init__(self, rdb: RequestDB, services: Services) -> None:
         self.db = rdb
@@ -90,7 +105,7 @@ class Loaders:
         for r in rows:
             found[(r.partner_id, r.month)].append(
                 PathScore(
-                    track=Track(r.track),
+                    track=TRACKS[r.track],
                     total=r.total,
                     qualifies=r.qualifies,
                     metrics_at_minimum=r.metrics_at_minimum,
@@ -122,14 +137,14 @@ class Loaders:
             opts.sort(key=lambda o: (track_order.get(o.option, 99), OPTION_ORDER.get(o.option, 99), o.option))
             found[(pid, month)][track].append(
                 MetricScore(
-                    metric=Metric(metric),
+                    metric=METRICS[metric],
                     points=winner.points,
                     max_points=winner.max_points,
                     value=float(winner.value),
-                    option=AssociationOption(winner.option),
+                    option=OPTIONS[winner.option],
                     options=[
                         OptionScore(
-                            option=AssociationOption(o.option),
+                            option=OPTIONS[o.option],
                             value=float(o.value),
                             points=o.points,
                             current=float(o.current),

@@ -1,7 +1,7 @@
-"""``pcs serve [--host 127.0.0.1] [--port 8000] [--workers N]``: the GraphQL API under uvicorn.
+"""``pcs serve [--host 127.0.0.1] [--port 8000] [--workers N] [--cache-mb MB]``: the GraphQL API under uvicorn.
 
 The app is built by ``graphql_api.app:create_served_app`` in each worker process, from
-``PCS_DATABASE_URL``, ``PCS_ADMIN_TOKEN`` and ``PCS_DATA_DIR``.
+``PCS_DATABASE_URL``, ``PCS_ADMIN_TOKEN``, ``PCS_DATA_DIR`` and ``PCS_API_CACHE_MB``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from graphql_api.config import ADMIN_TOKEN_ENV
+from graphql_api.config import ADMIN_TOKEN_ENV, CACHE_MB_ENV
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database-url", help="results database (default: PCS_DATABASE_URL)")
     parser.add_argument("--data-dir", help="input data folder, for the skilling report (default: PCS_DATA_DIR)")
     parser.add_argument("--no-ide", action="store_true", help="do not serve GraphiQL on GET /graphql")
+    parser.add_argument(
+        "--cache-mb", type=float, help="response cache per worker in MiB, 0 = off (default: PCS_API_CACHE_MB or 64)"
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
 
@@ -35,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
         os.environ["PCS_DATA_DIR"] = args.data_dir
     if args.no_ide:
         os.environ["PCS_GRAPHQL_IDE"] = "0"
+    if args.cache_mb is not None:
+        if args.cache_mb < 0:
+            print("error: --cache-mb must be 0 (no cache) or more", file=sys.stderr)
+            return 2
+        os.environ[CACHE_MB_ENV] = str(args.cache_mb)
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2

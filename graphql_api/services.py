@@ -6,13 +6,14 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine
 
 from graphql_api.config import ApiSettings
-from graphql_api.db import pool_capacity
+from graphql_api.db import PgVersionReader, connection_slots
 from orchestration.scoring import ingest
 from orchestration.scoring.frames import CERTIFICATIONS_SCHEMA
 from orchestration.scoring.rulebook import Rulebook, RulebookError, Rulebooks, load_rulebooks
@@ -62,11 +63,21 @@ class Services:
         self.rulebooks: Rulebooks = load_rulebooks()
         self._rulebooks_by_id = {r.id: r for r in self.rulebooks.versions}
         self.certifications = CertificationsFile(settings.data_dir)
-        # requests holding a connection at once: below the pool's capacity (see db.RequestDB)
-        self.connection_slots = max(1, pool_capacity(self.engine) - 2)
+        # requests holding a connection at once (see db.RequestDB): the pool's persistent
+        # connections. Not its overflow: an overflow connection is closed when it goes back to a
+        # full pool, so steady concurrency above the pool's size opens a connection per request
+        # (SQLite: its PRAGMAs and an empty page cache each time; PostgreSQL: a new backend).
+        self.connection_slots = connection_slots(self.engine)
+        pg = self.engine.dialect.name == "postgresql"
+        if pg and settings.cache_mb > 0:  # the version reader keeps one of the pool's connections
+            self.connection_slots = max(1, self.connection_slots - 1)
         self._gate: asyncio.Semaphore | None = None
         threads = settings.db_threads
         self.db_threads = self.engine.dialect.name != "sqlite" if threads is None else threads
+        # the driver calls' threads: one per request that may hold a connection (see db.RequestDB)
+        self.executor = ThreadPoolExecutor(max_workers=self.connection_slots + 1, thread_name_prefix="pcs-db")
+        # PostgreSQL with the response cache: the data version's own connection (graphql_api.cache)
+        self.versions = PgVersionReader(self.engine, self.executor) if pg and settings.cache_mb > 0 else None
 
     @property
     def gate(self) -> asyncio.Semaphore:

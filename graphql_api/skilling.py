@@ -71,4 +71,5 @@ def build_report(ctx: Context, partner_id: str, month: dt.date) -> SkillingRepor
 
 
 async def skilling_report(ctx: Context, partner_id: str, month: dt.date) -> SkillingReport:
+    ctx.uncacheable()  # reads the certifications file, which the cache's version does not cover
     return await asyncio.to_thread(build_report, ctx, partner_id, month)

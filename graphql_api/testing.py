@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import multiprocessing
 import secrets
 import socket
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import httpx
+import polars as pl
 import uvicorn
 
 from graphql_api.app import create_app
@@ -54,6 +56,115 @@ def write_scored(url: str, scored: ScoredRange, *, run_id: str | None = "test-ru
         partners=scored.partners,
         scored=[{"month": m, "materialized_at": MATERIALIZED_AT, "run_id": run_id} for m in scored.months],
     )
+
+
+# ---- a month rewritten again and again (read-consistency tests) ---------------------------------
+
+# the "B" version of a month: every result table and the partner names differ from "A" (the real
+# scoring) by a known amount, so an answer that mixes rows of both versions equals neither
+B_OFFSETS = {
+    "designations": {"score": 1000.0},
+    "path_scores": {"total": 2000.0},
+    "metric_points": {"points": 3000.0, "value": 4000},
+    "customer_details": {"paid_seats": 5000},
+    "holdings": {"paid_seats": 6000},
+    "eligible_tenants": {"max_paid_seats": 7000},
+}
+B_NAME_SUFFIX = " (B)"
+
+
+def month_versions(scored: ScoredRange, month: dt.date) -> dict[str, tuple[dict[str, pl.DataFrame], pl.DataFrame]]:
+    """``{"A": (frames, partners), "B": (frames, partners)}`` for one month: A is the scoring's,
+    B is A with ``B_OFFSETS`` added and ``B_NAME_SUFFIX`` appended to every partner name."""
+    a = {name: df.filter(pl.col("month") == month) for name, df in scored.result.frames().items()}
+    b = {
+        name: df.with_columns(*(pl.col(c) + v for c, v in B_OFFSETS.get(name, {}).items())) if name in B_OFFSETS else df
+        for name, df in a.items()
+    }
+    partners_b = scored.partners.with_columns(pl.col("partner_name") + B_NAME_SUFFIX)
+    return {"A": (a, scored.partners), "B": (b, partners_b)}
+
+
+def save_versions(versions: dict, folder: Path) -> None:
+    """Write ``month_versions(...)`` as parquet files for ``rewrite_loop`` (another process)."""
+    for tag, (frames, partners) in versions.items():
+        d = folder / tag
+        d.mkdir(parents=True, exist_ok=True)
+        for name, df in frames.items():
+            df.write_parquet(d / f"{name}.parquet")
+        partners.write_parquet(d / "partners.parquet")
+
+
+def load_version(folder: Path) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    frames = {p.stem: pl.read_parquet(p) for p in folder.glob("*.parquet") if p.stem != "partners"}
+    return frames, pl.read_parquet(folder / "partners.parquet")
+
+
+def write_version(url: str, month: dt.date, version: tuple[dict[str, pl.DataFrame], pl.DataFrame]) -> None:
+    """Rewrite ``month`` with one version; the freshness row is the same for every version (the
+    same ``materialized_at`` and ``run_id``), so only the data itself tells them apart."""
+    frames, partners = version
+    write_results(
+        get_engine(url),
+        months=[month],
+        frames=frames,
+        partners=partners,
+        scored=[{"month": month, "materialized_at": MATERIALIZED_AT, "run_id": "test-run"}],
+    )
+
+
+def rewrite_loop(url: str, folder: str, month: dt.date, stop, rewrites, errors) -> None:
+    """Process target: rewrite ``month`` with A, B, A, B, ... (from ``save_versions`` files
+    under ``folder``) until ``stop`` is set; counts into ``rewrites`` (a shared int), puts a
+    failure's text on ``errors`` (a queue) and stops."""
+    versions = [load_version(Path(folder) / "A"), load_version(Path(folder) / "B")]
+    i = 0
+    try:
+        while not stop.is_set():
+            write_version(url, month, versions[i % 2])
+            i += 1
+            with rewrites.get_lock():
+                rewrites.value = i
+    except BaseException as exc:  # noqa: BLE001 (reported to the test)
+        errors.put(f"{exc.__class__.__name__}: {exc}")
+
+
+class Rewriter:
+    """``rewrite_loop`` in a spawned process (a writer of its own, as the pipeline is)."""
+
+    def __init__(self, url: str, folder: Path, month: dt.date) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.stop = ctx.Event()
+        self.rewrites = ctx.Value("q", 0)
+        self.errors = ctx.Queue()
+        self.proc = ctx.Process(
+            target=rewrite_loop, args=(url, str(folder), month, self.stop, self.rewrites, self.errors), daemon=True
+        )
+
+    def __enter__(self) -> Self:
+        self.proc.start()
+        return self
+
+    def wait_for(self, n: int, timeout: float = 120) -> None:
+        """Block until ``n`` rewrites are done (the process takes a few seconds to start)."""
+        deadline = time.monotonic() + timeout
+        while self.rewrites.value < n:
+            if not self.proc.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the rewriter did not get going: {self.failures()}")
+            time.sleep(0.05)
+
+    def failures(self) -> list[str]:
+        out = []
+        while not self.errors.empty():
+            out.append(self.errors.get_nowait())
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.proc.join(timeout=60)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
 
 
 # ---- server ------------------------------------------------------------------------------------

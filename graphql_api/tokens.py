@@ -92,13 +92,14 @@ def revoke_token(engine: Engine, token_id: int) -> bool:
         return result.rowcount == 1
 
 
+_LOOKUP = sa.select(TOKENS.c.id, TOKENS.c.partner_id).where(
+    TOKENS.c.token_hash == sa.bindparam("h"), TOKENS.c.revoked_at.is_(None)
+)  # built once: it runs on every partner request
+
+
 def lookup_token(conn: Connection, token: str) -> tuple[int, str] | None:
     """(id, partner_id) of a valid (not revoked) token, else None."""
-    row = conn.execute(
-        sa.select(TOKENS.c.id, TOKENS.c.partner_id).where(
-            TOKENS.c.token_hash == hash_token(token), TOKENS.c.revoked_at.is_(None)
-        )
-    ).first()
+    row = conn.execute(_LOOKUP, {"h": hash_token(token)}).first()
     return None if row is None else (row[0], row[1])
 
 

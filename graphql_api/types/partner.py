@@ -169,6 +169,7 @@ class Partner:
         card = await info.context.loaders.scorecard.load((str(self.id), month))
         if card is None:
             return None
+        info.context.uncacheable()  # reads the data folder, which the cache's version does not cover
         return await asyncio.to_thread(build_warnings, info.context, str(self.id), month, card.attained)
 
     @strawberry.field(

@@ -44,13 +44,16 @@ class Scorecard:
         return await info.context.loaders.partner.load(self.partner_id)
 
 
+_TRACKS = {t.value: t for t in Track}
+
+
 def scorecard_from_row(row: Row) -> Scorecard:
     """A ``designation`` row -> Scorecard."""
     return Scorecard(
         partner_id=strawberry.ID(row.partner_id),
         month=row.month,
         attained=row.attained,
-        best_track=Track(row.best_track),
+        best_track=_TRACKS.get(row.best_track) or Track(row.best_track),
         score=row.score,
         rulebook_id=row.rulebook_id,
     )

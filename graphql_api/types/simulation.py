@@ -257,6 +257,7 @@ def build_simulation(ctx: Context, partner_id: str, month: dt.date, changes: lis
 
 
 async def run_simulation(ctx: Context, partner_id: str, month: dt.date, changes: list[sim.Change]) -> Simulation:
+    ctx.uncacheable()  # reads the data folder, which the cache's version does not cover
     return await asyncio.to_thread(build_simulation, ctx, partner_id, month, changes)
 
 
