@@ -63,6 +63,32 @@ _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _UNCACHEABLE = "pcs.uncacheable"  # scope key set when an answer has errors
 
 
+MAX_BODY_BYTES = 1 << 20  # a document of max_tokens tokens and its variables fit many times over
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def limit_body(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises ``BodyTooLarge`` past ``limit`` bytes (chunked bodies have no length)."""
+    seen = 0
+
+    async def limited() -> dict:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise BodyTooLarge
+        return message
+
+    return limited
+
+
+def too_large_response() -> JSONResponse:
+    return JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)
+
+
 def unauthorized_response(exc: Unauthorized) -> JSONResponse:
     challenge = 'Bearer realm="pcs"' + (', error="invalid_token"' if exc.invalid_token else "")
     return JSONResponse(
@@ -111,11 +137,18 @@ class PcsGraphQL(GraphQL):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
             return
+        length = _header(scope, b"content-length") or "0"
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            await too_large_response()(scope, receive, send)
+            return
+        limited = limit_body(receive, MAX_BODY_BYTES)
         try:
             if scope["method"] == "POST":
-                await self._post(scope, receive, send)
+                await self._post(scope, limited, send)
             else:
-                await super().__call__(scope, receive, send)
+                await super().__call__(scope, limited, send)
+        except BodyTooLarge:
+            await too_large_response()(scope, receive, send)
         except Unauthorized as exc:
             await unauthorized_response(exc)(scope, receive, send)
         except Exception:
@@ -186,6 +219,18 @@ class PcsGraphQL(GraphQL):
         return (ADMIN if admin else await rdb.run(authenticate, token)), version
 
     # ---- Strawberry hooks --------------------------------------------------------------------
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A request body (or GET ``variables``) must be JSON text of an object (a list is a batch,
+        refused by Strawberry): anything else is a 400, not a 500."""
+        try:
+            value = json.loads(data)
+            json.dumps(value, ensure_ascii=False).encode()  # lone surrogates (\\ud800) are not text
+        except (ValueError, RecursionError) as exc:  # bad UTF-8, 4,300+ digit numbers, deep nesting
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(value, (dict, list)):
+            raise HTTPException(400, "The request body must be a JSON object")
+        return value
 
     def new_context(self, viewer: Viewer, rdb: RequestDB) -> Context:
         s = self.settings

@@ -19,9 +19,19 @@ class Budget:
     """How much one request may return: bounds the work of nested lists (a page of partners
     with each one's history, ...), which depth and alias limits alone do not."""
 
-    def __init__(self, scorecards: int, customers: int) -> None:
+    def __init__(self, scorecards: int, customers: int, rescorings: int = 50) -> None:
         self.scorecards = scorecards
         self.customers = customers
+        self.rescorings = rescorings  # what-if scorings: a simulation 1, an at-risk search 50 (one per request)
+
+    def charge_rescorings(self, n: int) -> None:
+        self.rescorings -= n
+        if self.rescorings < 0:
+            raise UserError(
+                "Query too large: it would run too many what-if scorings (simulate, warnings of an "
+                "attaining month). Ask for fewer.",
+                code="QUERY_TOO_LARGE",
+            )
 
     def charge_scorecards(self, n: int) -> None:
         self.scorecards -= n

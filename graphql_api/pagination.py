@@ -33,6 +33,7 @@ def decode_cursor(cursor: str | None, kind: str, types: tuple[type, ...]) -> lis
         or len(data) != len(types) + 1
         or data[0] != kind
         or any(isinstance(v, bool) or not isinstance(v, t) for v, t in zip(data[1:], types, strict=True))
+        or any(isinstance(v, str) and "\x00" in v for v in data[1:])  # PostgreSQL text cannot hold NUL
     ):
         raise UserError("Invalid cursor: use the cursor of an edge from the same list.")
     return data[1:]

@@ -18,10 +18,18 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLError,
     GraphQLObjectType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
     Undefined,
+    ValidationContext,
+    ValidationRule,
     get_nullable_type,
     is_leaf_type,
     is_non_null_type,
@@ -50,14 +58,71 @@ from graphql_api.types.scalars import SCALAR_MAP
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
+def _measure(
+    selections: SelectionSetNode, fragments: dict, memo: dict, active: set
+) -> tuple[int, int]:
+    """(depth, aliases) of a selection set: depth as Strawberry's depth limiter counts it (fields
+    below the top level; introspection fields not counted), aliases as its alias limiter counts
+    them (with every spread of a fragment), but each fragment measured once: Strawberry's rules
+    re-walk a fragment at every spread, exponential in fragments that spread fragments."""
+    depth = aliases = 0
+    for sel in selections.selections:
+        if isinstance(sel, FieldNode):
+            aliases += sel.alias is not None
+            if sel.selection_set is not None:
+                d, a = _measure(sel.selection_set, fragments, memo, active)
+                aliases += a
+                if not sel.name.value.startswith("__"):
+                    depth = max(depth, d + 1)
+        elif isinstance(sel, InlineFragmentNode):
+            d, a = _measure(sel.selection_set, fragments, memo, active)
+            depth, aliases = max(depth, d), aliases + a
+        elif isinstance(sel, FragmentSpreadNode):
+            name = sel.name.value
+            if name in active or name not in fragments:  # cycles and unknown names: other rules say so
+                continue
+            if name not in memo:
+                active.add(name)
+                memo[name] = _measure(fragments[name].selection_set, fragments, memo, active)
+                active.discard(name)
+            d, a = memo[name]
+            depth, aliases = max(depth, d), aliases + a
+    return depth, aliases
+
+
+def _measure_document(context: ValidationContext) -> list[tuple[str, OperationDefinitionNode, int, int]]:
+    definitions = context.document.definitions
+    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+    memo: dict = {}
+    return [
+        (d.name.value if d.name else "anonymous", d, *_measure(d.selection_set, fragments, memo, set()))
+        for d in definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+
+
 @functools.cache
 def _depth_rule(max_depth: int) -> type:
-    return query_depth_limiter.create_validator(max_depth, None, None)
+    class DepthRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            for name, node, depth, _ in _measure_document(context):
+                if depth > max_depth:
+                    context.report_error(GraphQLError(f"'{name}' exceeds maximum operation depth of {max_depth}", node))
+
+    return DepthRule
 
 
 @functools.cache
 def _alias_rule(limit: int) -> type:
-    return max_aliases.create_validator(limit)
+    class AliasRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            total = sum(aliases for *_, aliases in _measure_document(context))
+            if total > limit:
+                context.report_error(GraphQLError(f"{total} aliases found. Allowed: {limit}"))
+
+    return AliasRule
 
 
 class DepthLimiter(QueryDepthLimiter):
@@ -80,6 +145,11 @@ class AliasesLimiter(MaxAliasesLimiter):
 class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:  # no suggestions at all: fields (Strawberry's option), enum values, arguments
+            if error.path is None and isinstance(error.original_error, ValueError):
+                # graphql-core could not read a literal (int() refuses an Int of 5,000 digits): the
+                # request's mistake, said without Python's message
+                error.message = error.message.split(", found ")[0] + "."
+                error.original_error = None
             if error.original_error is None and "Did you mean" in error.message:
                 error.message = error.message.split(" Did you mean")[0].strip()
         log_errors(errors)

@@ -169,6 +169,10 @@ class Partner:
         card = await info.context.loaders.scorecard.load((str(self.id), month))
         if card is None:
             return None
+        if card.attained:  # the at-risk search rescores the month once per held customer
+            from graphql_api.types.simulation import AT_RISK_LIMIT
+
+            info.context.budget.charge_rescorings(AT_RISK_LIMIT)
         info.context.uncacheable()  # reads the data folder, which the cache's version does not cover
         return await asyncio.to_thread(build_warnings, info.context, str(self.id), month, card.attained)
 

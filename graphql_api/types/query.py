@@ -24,7 +24,7 @@ UNSET = strawberry.UNSET
 class Query:
     @strawberry.field(description="A partner by id (null when unknown, or not readable with this token).")
     async def partner(self, info: Info, id: strawberry.ID) -> Partner | None:
-        if not info.context.viewer.can_read(str(id)):
+        if "\x00" in str(id) or not info.context.viewer.can_read(str(id)):  # no id holds NUL (PostgreSQL text cannot)
             return None
         return await info.context.loaders.partner.load(str(id))
 
@@ -131,7 +131,7 @@ class Query:
     ) -> Simulation | None:
         ctx = info.context
         pid = str(partner_id)
-        if not ctx.viewer.can_read(pid):
+        if "\x00" in pid or not ctx.viewer.can_read(pid) or await ctx.loaders.partner.load(pid) is None:
             return None
         month = given(month)
         if month is None:
@@ -139,4 +139,5 @@ class Query:
             if latest is None:
                 return None
             month = latest.month
+        ctx.budget.charge_rescorings(1)
         return await run_simulation(ctx, pid, month, to_changes(changes))

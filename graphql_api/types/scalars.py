@@ -19,7 +19,7 @@ _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 def parse_month(value: object) -> dt.date:
     """``"2024-06"`` -> ``date(2024, 6, 1)``; anything else raises a readable ``UserError``."""
     m = _MONTH.fullmatch(value) if isinstance(value, str) else None
-    if m is None or not 1 <= int(m[2]) <= 12 or int(m[1]) < 1:
+    if m is None or not 1 <= int(m[2]) <= 12 or not 2 <= int(m[1]) <= 9998:  # M-12 .. M+1 are dates
         shown = (
             json.dumps(value) if isinstance(value, (str, int, float, bool)) or value is None else type(value).__name__
         )
