@@ -19,10 +19,10 @@ class Budget:
     """How much one request may return: bounds the work of nested lists (a page of partners
     with each one's history, ...), which depth and alias limits alone do not."""
 
-    def __init__(self, scorecards: int, customers: int, rescorings: int = 50) -> None:
+    def __init__(self, scorecards: int, customers: int, rescorings: int = 99) -> None:
         self.scorecards = scorecards
         self.customers = customers
-        self.rescorings = rescorings  # what-if scorings: a simulation 1, an at-risk search 50 (one per request)
+        self.rescorings = rescorings  # what-if scorings: a simulation 1, an at-risk search 50: one search and 49 simulations at most
 
     def charge_rescorings(self, n: int) -> None:
         self.rescorings -= n
