@@ -153,7 +153,8 @@ def verdict(partners: int, key: str, value: float) -> str:
     target = TARGETS.get(partners, {}).get(key)
     if target is None:
         return ""
-    return f"target {target:g}: {'met' if value <= target else f'missed by {value / target:.1f}x'}"
+    unit = {"score_s": "s", "peak_rss_gb": "GB"}[key]
+    return f"target {target:g} {unit}: {'met' if value <= target else f'missed by {value / target:.1f}x'}"
 
 
 def render(report: dict) -> str:
