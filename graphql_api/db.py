@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, Row
 
 from storage import models as M
-from storage.results import RESULTS
+from storage.results import SWAP_LOCK_ORDER
 
 T = TypeVar("T")
 log = logging.getLogger("graphql_api")
@@ -61,11 +61,7 @@ TOKEN = M.ApiToken.__table__
 # (``storage.results._swap_partitions``: scored months, partners, then the result tables), or
 # a request holding some tables and a writer holding others wait for each other until the
 # writer's lock timeout.
-PG_LOCKED_TABLES = (
-    SCORED,
-    PARTNER,
-    *(spec.table for spec in RESULTS.values()),
-)
+PG_LOCKED_TABLES = SWAP_LOCK_ORDER  # the writer's order (storage.results): keep them one
 PG_LOCK = f"LOCK TABLE ONLY {', '.join(t.name for t in PG_LOCKED_TABLES)} IN ACCESS SHARE MODE"
 PG_BEGIN = f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {PG_LOCK}"
 

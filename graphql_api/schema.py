@@ -41,8 +41,6 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     ValidationCache,
-    max_aliases,
-    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext

@@ -113,6 +113,26 @@ OTHER: dict[str, TableSpec] = {
     "scored_months": _spec("scored_months", M.ScoredMonth, SCORED_MONTH_SCHEMA),
 }
 _ALL: dict[str, TableSpec] = {**RESULTS, **OTHER}
+
+SWAP_LOCK_ORDER: tuple[sa.Table, ...] = (
+    OTHER["scored_months"].table,
+    OTHER["partners"].table,
+    *(s.table for s in RESULTS.values()),
+)
+"""The order in which a PostgreSQL write locks the tables to swap its months in. A reader that
+must see every table at one moment (an API request, ``read_frame``) takes ACCESS SHARE on them in
+this same order before its first read (``lock_for_reading``): a different order can starve the
+writer."""
+
+
+def lock_for_reading(conn: Connection) -> None:
+    """On PostgreSQL, take ACCESS SHARE on ``SWAP_LOCK_ORDER``'s tables, first thing in a
+    REPEATABLE READ transaction: a swap then waits for this reader, and a reader arriving during
+    a swap waits for its commit, so the reader's snapshot holds every table as of one moment.
+    Nothing to do on SQLite (a deferred BEGIN already reads one snapshot)."""
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(_quote(conn, t.name) for t in SWAP_LOCK_ORDER)
+        conn.exec_driver_sql(f"LOCK TABLE ONLY {names} IN ACCESS SHARE MODE")
 _BY_TABLE: dict[str, TableSpec] = {s.table.name: s for s in _ALL.values()}
 
 SQLITE_CHUNK_ROWS = 50_000
@@ -484,7 +504,9 @@ def _swap_partitions(conn: Connection, specs: Sequence[TableSpec], months: list[
     # keeps the swap waiting until it ends, so it sees every table as it was before. The API
     # (graphql_api/db.py, PG_LOCK) begins each request by taking ACCESS SHARE on these eight
     # tables in this same order, before its snapshot: keep the two orders the same.
-    _lock_for_swap(conn, [OTHER["scored_months"], OTHER["partners"], *specs])
+    order = {t.name: i for i, t in enumerate(SWAP_LOCK_ORDER)}
+    _lock_for_swap(conn, sorted([OTHER["scored_months"], OTHER["partners"], *specs],
+                                key=lambda s: order[s.table.name]))
     existing = {
         name
         for (name,) in conn.exec_driver_sql(
@@ -676,6 +698,7 @@ def read_frame(
     if month_list == [] or not id_chunks:
         return pl.DataFrame(schema=spec.schema)
     with _read_conn(engine) as conn, conn.begin():  # one snapshot for every chunk
+        lock_for_reading(conn)
         if spec.name in RESULTS and conn.dialect.name in ("sqlite", "postgresql"):
             parts = [_read_raw(conn, spec, month_list, ids) for ids in id_chunks]
         else:

@@ -37,7 +37,7 @@ from schemathesis.graphql import nodes
 from graphql_api.app import create_app
 from graphql_api.config import ApiSettings
 from graphql_api.schema import SDL_PATH
-from graphql_api.testing import EXAMPLE_DATA, GraphQLClient, ServerThread
+from graphql_api.testing import EXAMPLE_DATA, ServerThread
 from graphql_api.tokens import create_token
 from storage.settings import get_engine
 

@@ -22,7 +22,6 @@ harness can tell.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
