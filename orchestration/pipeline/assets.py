@@ -435,10 +435,13 @@ def _validate_only(
     scoring, nothing written to the results database."""
     label = span(months)
     say(f"validating {label} (monthly_snapshot only: nothing is scored)")
-    try:
-        snaps = ingest.read_snapshots(
-            directory, months, progress=say, needed_by=f"validating {label}"
-        )
+    usage_rows = association_rows = 0
+    warnings: list[str] = []
+    try:  # one month in memory at a time: only counts and warnings are kept
+        for snap in ingest.iter_snapshots(directory, months, progress=say, needed_by=f"validating {label}"):
+            usage_rows += snap.usage.height
+            association_rows += snap.associations.height
+            warnings.extend(snap.warnings)
     except InputError as exc:
         text = f"{label}: input not valid (bad input: {', '.join(broken_inputs(exc))})\n{exc}"
         context.log.error(text)
@@ -449,15 +452,15 @@ def _validate_only(
         SNAPSHOT,
         {
             "months": label,
-            "dagster/row_count": snaps.usage.height + snaps.associations.height,
-            "usage rows": snaps.usage.height,
-            "association rows": snaps.associations.height,
+            "dagster/row_count": usage_rows + association_rows,
+            "usage rows": usage_rows,
+            "association rows": association_rows,
             "data folder": str(directory),
-            "warnings": len(snaps.warnings),
+            "warnings": len(warnings),
         },
         [
             dg.AssetCheckResult(asset_key=SNAPSHOT, check_name=INPUT_VALID, passed=True),
-            seats_check(label, snaps.warnings, []),
+            seats_check(label, warnings, []),
         ],
     )
 
@@ -496,8 +499,9 @@ def _score_stream(
             for month, result in stream.results:
                 t1 = time.perf_counter()
                 counts = _write_month(context, month, result, partners, results_db, say)
-                write_s += time.perf_counter() - t1
-                tally.add(month, result, stream.partners, counts, time.perf_counter() - t1)
+                month_write_s = time.perf_counter() - t1
+                write_s += month_write_s
+                tally.add(month, result, stream.partners, counts, month_write_s)
                 remaining.remove(month)
                 partners = None  # upserted once per pass
                 say(f"{len(tally.months)}/{len(months)} month(s) written")

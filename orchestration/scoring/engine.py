@@ -179,6 +179,7 @@ def score_each(
     partners = pl.Series("partner_id", list(partner_ids), dtype=pl.String).unique().cast(pl.Categorical)
     usage_kept: dict[tuple[dt.date, str], UsageAt] = {}
     year_ago: dict[dt.date, dict[str, YearAgo]] = {}
+    leveled: dict[str, pl.DataFrame] = {}  # certification_levels per rulebook
     for n in sorted(users):
         usage_raw, assoc_raw = load(n)
         for book in users[n].values():
@@ -190,7 +191,9 @@ def score_each(
                 usage_kept[(n, book.id)] = snap.usage_at
             if n in books and books[n].id == book.id:
                 window = {k: usage_kept[(k, book.id)] for k in months_needed(n)[1:]}
-                yield n, score_month(book, n, snap, year_ago.pop(n), window, certifications, partners)
+                if book.id not in leveled:
+                    leveled[book.id] = certification_levels(book, certifications)
+                yield n, score_month(book, n, snap, year_ago.pop(n), window, leveled[book.id], partners)
         del usage_raw, assoc_raw
         for key in [k for k in usage_kept if k[0] <= add_months(n, -11)]:
             del usage_kept[key]
@@ -543,19 +546,29 @@ def tenant_facts(
     )
 
 
-def _certified_persons(book: Rulebook, certifications: pl.DataFrame, scored: list[dt.date]) -> pl.DataFrame:
-    """(month, partner_id, level, persons): distinct persons with an active certification."""
+def certification_levels(book: Rulebook, certifications: pl.DataFrame) -> pl.DataFrame:
+    """The certifications that count, with their level (names folded once, not once a month)."""
     levels = book.certification_levels
     level_map = pl.DataFrame(
         {"ckey": list(levels), "level": list(levels.values())}, schema={"ckey": pl.String, "level": pl.String}
-    )
-    months = pl.DataFrame({"month": scored}, schema={"month": pl.Date}).with_columns(
-        pl.col("month").dt.month_end().alias("month_end")
     )
     return (
         certifications.lazy()
         .with_columns(_fold("certification").alias("ckey"))
         .join(level_map.lazy(), on="ckey", how="inner")
+        .select("partner_id", "person_id", "level", "earned_on", "expires_on")
+        .collect()
+    )
+
+
+def _certified_persons(leveled: pl.DataFrame, scored: list[dt.date]) -> pl.DataFrame:
+    """(month, partner_id, level, persons): distinct persons with an active certification.
+    ``leveled`` is the output of ``certification_levels``."""
+    months = pl.DataFrame({"month": scored}, schema={"month": pl.Date}).with_columns(
+        pl.col("month").dt.month_end().alias("month_end")
+    )
+    return (
+        leveled.lazy()
         .join(months.lazy(), how="cross")
         .filter(certification_active(pl.col("month_end")))
         .group_by("month", "partner_id", "level")
@@ -685,14 +698,15 @@ def score_month(
     snap: SnapshotFacts,
     year_ago: dict[str, YearAgo],
     window: dict[dt.date, UsageAt],
-    certifications: pl.DataFrame,
+    leveled: pl.DataFrame,
     partners: pl.Series,
 ) -> ScoreResult:
-    """Score ``month`` for ``partners`` from its snapshot's facts, the year-ago facts per track
-    and the eligible usage of the eleven months before it and itself (``window``)."""
+    """Score ``month`` for ``partners`` from its snapshot's facts, the year-ago facts per track,
+    the eligible usage of the eleven months before it and itself (``window``) and the
+    certifications that count, with their levels (``leveled``: ``certification_levels``)."""
     scored = [month]
     facts = {t.name: tenant_facts(book, t.name, snap, year_ago[t.name], window) for t in book.tracks}
-    persons = _certified_persons(book, certifications, scored)
+    persons = _certified_persons(leveled, scored)
 
     s = book.scale
     keys = ["month", "partner_id", "track", "metric", "option"]

@@ -177,23 +177,17 @@ def _unreadable(rel: str, exc: BaseException) -> InputError:
     return InputError([Problem(rel, None, None, None, f"unreadable file ({detail})")])
 
 
+def _file_error(stem: str, rule: str) -> InputError:
+    return InputError([Problem(f"{stem}.csv", None, None, None, rule)])
+
+
 def _find_table(data_dir: Path, stem: str) -> _Table | None:
     """The CSV or parquet file of a table (``stem`` relative to the data folder), if any."""
     csv = data_dir / f"{stem}.csv"
     pq = data_dir / f"{stem}.parquet"
     has_csv, has_pq = csv.is_file(), pq.is_file()
     if has_csv and has_pq:
-        raise InputError(
-            [
-                Problem(
-                    f"{stem}.csv",
-                    None,
-                    None,
-                    None,
-                    f"both {stem}.csv and {stem}.parquet exist; keep only one of them",
-                )
-            ]
-        )
+        raise _file_error(stem, f"both {stem}.csv and {stem}.parquet exist; keep only one of them")
     if has_csv:
         return _Table(f"{stem}.csv", csv, "csv")
     if has_pq:
@@ -204,17 +198,7 @@ def _find_table(data_dir: Path, stem: str) -> _Table | None:
 def _require_table(data_dir: Path, stem: str) -> _Table:
     table = _find_table(data_dir, stem)
     if table is None:
-        raise InputError(
-            [
-                Problem(
-                    f"{stem}.csv",
-                    None,
-                    None,
-                    None,
-                    f"missing file (expected {stem}.csv or .parquet)",
-                )
-            ]
-        )
+        raise _file_error(stem, f"missing file (expected {stem}.csv or .parquet)")
     return table
 
 
@@ -750,11 +734,20 @@ def _stream_months(
                 fut.cancel()
 
 
-def known_partner_ids(data_dir: str | Path) -> pl.Series:
+def known_partner_ids(
+    data_dir: str | Path,
+    *,
+    partners: pl.DataFrame | None = None,
+    certifications: pl.DataFrame | None = None,
+) -> pl.Series:
     """Every partner known to the data, sorted: partners, all months' associations, and
-    certifications. Only the ``partner_id`` column of the association files is read."""
+    certifications. Only the ``partner_id`` column of the association files is read; the
+    partners and certifications files are read unless given (as ``read_partners`` /
+    ``read_certifications`` return them)."""
     data_dir = Path(data_dir)
-    ids = [read_partners(data_dir)["partner_id"], read_certifications(data_dir)["partner_id"]]
+    partners = read_partners(data_dir) if partners is None else partners
+    certifications = read_certifications(data_dir) if certifications is None else certifications
+    ids = [partners["partner_id"], certifications["partner_id"]]
 
     frames: list[tuple[_Table, pl.LazyFrame]] = []
     errors: list[InputError] = []

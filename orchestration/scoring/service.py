@@ -36,10 +36,11 @@ class ScoredRange:
     warnings: list[str] = field(default_factory=list)
 
 
-def partner_registry(directory: str | Path) -> pl.DataFrame:
-    """Every partner known to the data (scoring-rules §8), with its name where listed."""
+def partner_registry(directory: str | Path, *, certifications: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every partner known to the data (scoring-rules §8), with its name where listed.
+    ``certifications``: the certifications file, when the caller has read it already."""
     listed = ingest.read_partners(directory)
-    known = ingest.known_partner_ids(directory).to_frame()
+    known = ingest.known_partner_ids(directory, partners=listed, certifications=certifications).to_frame()
     return (
         known.join(listed, on="partner_id", how="left")
         .with_columns(pl.col("partner_id").is_in(listed["partner_id"].implode()).alias("in_registry"))
@@ -93,7 +94,7 @@ def score_each(
     needed_by = "scoring " + ", ".join(f"{m:%Y-%m}" for m in scored)
     snapshots = ingest.iter_snapshots(directory, needed, progress=progress, needed_by=needed_by)
     certifications = ingest.read_certifications(directory)
-    partners = partner_registry(directory)
+    partners = partner_registry(directory, certifications=certifications)
     stream = MonthStream(scored, partners, iter(()))
 
     def load(month: dt.date) -> engine.MonthInputs:
