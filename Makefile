@@ -11,4 +11,4 @@ test: install
 	$(UV) run --frozen pytest -q -n 2
 
 demo: install
-	$(UV) run --frozen python -m orchestration.demo
+	$(UV) run --frozen python -m pcs.cli.demo

@@ -8,7 +8,7 @@ clients, on SQLite and PostgreSQL, with the response cache cold (every request a
 or from Python (another benchmark script): ``rows = api_latency.run(backend="sqlite", ...)``,
 one dict per cell (see ``run``).
 
-Data: a synthetic folder of ``--partners`` partners over 24 months (orchestration.generate),
+Data: a synthetic folder of ``--partners`` partners over 24 months (pcs.generate),
 2024-01..2024-12 scored by the real scoring and written with ``storage.results.write_results``
 into a SQLite file under ``--work-dir`` (default ``var/bench``) or a PostgreSQL database
 ``pcs_bench_api_<partners>`` made on the server of ``--pg-url`` (default
@@ -72,8 +72,8 @@ def _log(msg: str) -> None:
 
 @functools.cache
 def _scored(data_dir: Path):
-    from orchestration.scoring.engine import month_range
-    from orchestration.scoring.service import score_months
+    from scoring.calendar import month_range
+    from scoring.service import score_months
 
     return score_months(month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1)), directory=data_dir)
 
@@ -99,10 +99,10 @@ def prepare(backend: str, partners: int, work_dir: Path, database_url: str | Non
             rebuild: bool = False, pg_admin_url: str = PG_ADMIN_URL) -> tuple[str, dict]:  # fmt: skip
     """The database URL and what the load needs (partner ids, designation cursors), generating,
     scoring and writing the data when it is not there yet."""
-    from orchestration.generate import generate
+    from pcs.generate import generate
     from storage import migrate
+    from storage.engines import get_engine
     from storage.results import months_scored, read_frame, write_results
-    from storage.settings import get_engine
 
     work_dir.mkdir(parents=True, exist_ok=True)
     data_dir = work_dir / f"data-{partners}"
@@ -149,7 +149,7 @@ class Server:
         if cache_mb is not None:
             env["PCS_API_CACHE_MB"] = str(cache_mb)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "orchestration.cli", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "pcs.cli", "serve", "--port", str(self.port),
              "--workers", str(workers), "--log-level", "warning", "--no-ide"],
             cwd=PROJECT_ROOT, env=env,
         )  # fmt: skip
@@ -296,14 +296,18 @@ class _Bodies:
         if kind == "scorecard":
             pairs = [(pid, m) for pid in load["ids"] for m in MONTHS]
             rng.shuffle(pairs)
-            self._all = [json.dumps({"query": SCORECARD_QUERY, "variables": {"id": p, "m": m}}).encode() for p, m in pairs]
+            self._all = [
+                json.dumps({"query": SCORECARD_QUERY, "variables": {"id": p, "m": m}}).encode() for p, m in pairs
+            ]
         else:
             from graphql_api.pagination import encode_cursor
 
             cursors = list(load["cursors"])
             rng.shuffle(cursors)
             self._all = [
-                json.dumps({"query": PAGE_QUERY, "variables": {"m": m, "after": encode_cursor("d", score, pid)}}).encode()
+                json.dumps(
+                    {"query": PAGE_QUERY, "variables": {"m": m, "after": encode_cursor("d", score, pid)}}
+                ).encode()
                 for m, score, pid in cursors
             ]
         self._next = 0

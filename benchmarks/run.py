@@ -55,14 +55,21 @@ def ensure_set(root: Path, partners: int) -> tuple[Path, dict]:
     data = root / f"pcs-bench-{partners}"
     marker = data / "generated.json"
     if not marker.exists():
-        from orchestration.generate import generate
+        from pcs.generate import generate
 
         log(f"generating {partners} partners x 24 months into {data}")
         s = generate(data, partners=partners, months=24, start="2023-01", seed=0)
-        marker.write_text(json.dumps({
-            "partners": partners, "tenants": s.tenants, "usage_rows": s.usage_rows,
-            "association_rows": s.association_rows, "seconds": round(s.seconds, 1),
-        }))
+        marker.write_text(
+            json.dumps(
+                {
+                    "partners": partners,
+                    "tenants": s.tenants,
+                    "usage_rows": s.usage_rows,
+                    "association_rows": s.association_rows,
+                    "seconds": round(s.seconds, 1),
+                }
+            )
+        )
     stats = json.loads(marker.read_text())
     stats["csv_gb"] = round(sum(f.stat().st_size for f in data.rglob("*.csv")) / 1e9, 2)
     return data, stats
@@ -70,7 +77,7 @@ def ensure_set(root: Path, partners: int) -> tuple[Path, dict]:
 
 def ingest_per_month(data: Path, samples: int) -> dict:
     """Median seconds to read and validate one month (both files), over ``samples`` months."""
-    from orchestration.scoring import ingest
+    from scoring import ingest
 
     times, rows = [], []
     for i in range(samples):
@@ -80,15 +87,14 @@ def ingest_per_month(data: Path, samples: int) -> dict:
         times.append(time.perf_counter() - t0)
         rows.append(snap.usage.height + snap.associations.height)
     s = statistics.median(times)
-    return {"month_s": s, "rows_per_month": int(statistics.median(rows)),
-            "rows_per_s": statistics.median(rows) / s}
+    return {"month_s": s, "rows_per_month": int(statistics.median(rows)), "rows_per_s": statistics.median(rows) / s}
 
 
 def score_child(data: str) -> dict:
     """One scoring run (in a fresh process: peak RSS is this run's)."""
-    from orchestration.scoring import engine, service
+    from scoring import calendar, service
 
-    months = engine.month_range(dt.date.fromisoformat(SCORED[0] + "-01"), dt.date.fromisoformat(SCORED[1] + "-01"))
+    months = calendar.month_range(dt.date.fromisoformat(SCORED[0] + "-01"), dt.date.fromisoformat(SCORED[1] + "-01"))
     t0 = time.perf_counter()
     stream = service.score_each(months, directory=data)
     t1 = time.perf_counter()
@@ -97,16 +103,24 @@ def score_child(data: str) -> dict:
         rows += sum(f.height for f in result.frames().values())
     t2 = time.perf_counter()
     return {
-        "score_s": t2 - t0, "registry_s": t1 - t0, "input_wait_s": stream.read_seconds,
-        "result_rows": rows, "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+        "score_s": t2 - t0,
+        "registry_s": t1 - t0,
+        "input_wait_s": stream.read_seconds,
+        "result_rows": rows,
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
     }
 
 
 def score_runs(data: Path, runs: int) -> dict:
     out = []
     for i in range(runs):
-        proc = subprocess.run([sys.executable, __file__, "--score-child", str(data)], check=True,
-                              capture_output=True, text=True, cwd=PROJECT_ROOT)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--score-child", str(data)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
         out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         log(f"  scoring run {i + 1}/{runs}: {out[-1]['score_s']:.1f} s, {out[-1]['peak_rss_gb']:.2f} GB")
     med = {k: statistics.median(r[k] for r in out) for k in out[0]}
@@ -120,8 +134,23 @@ def backfill_run(data: Path, work: Path) -> dict:
     db = work / f"backfill-{os.getpid()}.sqlite"
     home = work / f"dagster_home-{os.getpid()}"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    cmd = ["/usr/bin/time", "-f", "%e %M", sys.executable, "-m", "orchestration.cli", "backfill",
-           "--from", SCORED[0], "--to", SCORED[1], "--data", str(data), "--database", f"sqlite:///{db}"]
+    cmd = [
+        "/usr/bin/time",
+        "-f",
+        "%e %M",
+        sys.executable,
+        "-m",
+        "pcs.cli",
+        "backfill",
+        "--from",
+        SCORED[0],
+        "--to",
+        SCORED[1],
+        "--data",
+        str(data),
+        "--database",
+        f"sqlite:///{db}",
+    ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
         if proc.returncode != 0:
@@ -135,14 +164,28 @@ def backfill_run(data: Path, work: Path) -> dict:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine())
-    mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal"))) / 2**20
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=PROJECT_ROOT).stdout.strip()
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
-            f"commit {commit or '?'}")
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    mem = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        / 2**20
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT_ROOT
+    ).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, commit {commit or '?'}"
 
 
 def load() -> str:
@@ -158,54 +201,91 @@ def verdict(partners: int, key: str, value: float) -> str:
 
 
 def render(report: dict) -> str:
-    out = ["# Measured figures", "",
-           f"Produced by `uv run --frozen python benchmarks/run.py {report['args']}` on "
-           f"{report['date']}.", "",
-           f"Machine: {report['machine']}. Load average before {report['load_before']}, after "
-           f"{report['load_after']} (the machine is shared: medians, expect noise).", ""]
-    out += ["## Data sets", "", "| partners | tenants | usage rows (24 months) | association rows | CSV | generated in |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = [
+        "# Measured figures",
+        "",
+        f"Produced by `uv run --frozen python benchmarks/run.py {report['args']}` on {report['date']}.",
+        "",
+        f"Machine: {report['machine']}. Load average before {report['load_before']}, after "
+        f"{report['load_after']} (the machine is shared: medians, expect noise).",
+        "",
+    ]
+    out += [
+        "## Data sets",
+        "",
+        "| partners | tenants | usage rows (24 months) | association rows | CSV | generated in |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for s in report["sets"]:
         g = s["data"]
-        out.append(f"| {g['partners']:,} | {g['tenants']:,} | {g['usage_rows']:,} | {g['association_rows']:,} "
-                   f"| {g['csv_gb']} GB | {g['seconds']} s |")
-    out += ["", "## Ingestion and scoring", "",
-            "Ingestion: reading and validating one month's two files. Scoring: 2024-01..2024-12 as the "
-            "pipeline runs it (each of the 24 snapshots read and validated once, months scored one at a "
-            "time), without writing; in a fresh process per run.", "",
-            "| partners | ingest / month | rows/s | scoring 12 months (median) | runs | waiting for input | result rows | peak RSS | vs targets |",
-            "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |"]
+        out.append(
+            f"| {g['partners']:,} | {g['tenants']:,} | {g['usage_rows']:,} | {g['association_rows']:,} "
+            f"| {g['csv_gb']} GB | {g['seconds']} s |"
+        )
+    out += [
+        "",
+        "## Ingestion and scoring",
+        "",
+        "Ingestion: reading and validating one month's two files. Scoring: 2024-01..2024-12 as the "
+        "pipeline runs it (each of the 24 snapshots read and validated once, months scored one at a "
+        "time), without writing; in a fresh process per run.",
+        "",
+        "| partners | ingest / month | rows/s | scoring 12 months (median) | runs | waiting for input "
+        "| result rows | peak RSS | vs targets |",
+        "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
     for s in report["sets"]:
         i, c, n = s["ingest"], s["score"], s["data"]["partners"]
-        targets = "; ".join(v for v in (verdict(n, "score_s", c["score_s"]), verdict(n, "peak_rss_gb", c["peak_rss_gb"])) if v)
-        out.append(f"| {n:,} | {i['month_s']:.2f} s | {i['rows_per_s'] / 1e6:.2f}M | {c['score_s']:.1f} s | "
-                   f"{', '.join(map(str, c['runs']))} | {c['input_wait_s']:.1f} s | {int(c['result_rows']):,} | "
-                   f"{c['peak_rss_gb']:.2f} GB | {targets} |")
+        targets = "; ".join(
+            v for v in (verdict(n, "score_s", c["score_s"]), verdict(n, "peak_rss_gb", c["peak_rss_gb"])) if v
+        )
+        out.append(
+            f"| {n:,} | {i['month_s']:.2f} s | {i['rows_per_s'] / 1e6:.2f}M | {c['score_s']:.1f} s | "
+            f"{', '.join(map(str, c['runs']))} | {c['input_wait_s']:.1f} s | {int(c['result_rows']):,} | "
+            f"{c['peak_rss_gb']:.2f} GB | {targets} |"
+        )
     if report.get("backfill"):
         b = report["backfill"]
-        out += ["", "## One backfill run (read, score, write)", "",
-                f"`pcs backfill --from {SCORED[0]} --to {SCORED[1]}` into a new SQLite file, "
-                f"{b['partners']:,} partners: {b['wall_s']:.1f} s wall, peak RSS {b['peak_rss_gb']:.2f} GB, "
-                f"database {b['db_gb']:.2f} GB."]
+        out += [
+            "",
+            "## One backfill run (read, score, write)",
+            "",
+            f"`pcs backfill --from {SCORED[0]} --to {SCORED[1]}` into a new SQLite file, "
+            f"{b['partners']:,} partners: {b['wall_s']:.1f} s wall, peak RSS {b['peak_rss_gb']:.2f} GB, "
+            f"database {b['db_gb']:.2f} GB.",
+        ]
     if report.get("writes"):
-        out += ["", "## Writing results (`write_results`, one month per write)", "",
-                "| backend | strategy | case | rows per write | median rows/s | runs (rows/s) |",
-                "| --- | --- | --- | ---: | ---: | --- |"]
+        out += [
+            "",
+            "## Writing results (`write_results`, one month per write)",
+            "",
+            "| backend | strategy | case | rows per write | median rows/s | runs (rows/s) |",
+            "| --- | --- | --- | ---: | ---: | --- |",
+        ]
         for w in report["writes"]:
             if w.get("skipped"):
                 out.append(f"| {w.get('backend')} | skipped: {w['skipped']} | | | | |")
                 continue
-            out.append(f"| {w['backend']} | {w['strategy']}{' (in use)' if w.get('in_use') else ''} | {w['case']} | "
-                       f"{w['rows']:,} | {w['median_rows_per_s']:,.0f} | "
-                       f"{', '.join(f'{r:,.0f}' for r in w['rows_per_s'])} |")
+            out.append(
+                f"| {w['backend']} | {w['strategy']}{' (in use)' if w.get('in_use') else ''} | {w['case']} | "
+                f"{w['rows']:,} | {w['median_rows_per_s']:,.0f} | "
+                f"{', '.join(f'{r:,.0f}' for r in w['rows_per_s'])} |"
+            )
     if report.get("api"):
-        out += ["", "## GraphQL", "",
-                "| set | backend | query | phase | workers | clients | requests | errors | p50 ms | p99 ms | req/s | cache hits |",
-                "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out += [
+            "",
+            "## GraphQL",
+            "",
+            "| set | backend | query | phase | workers | clients | requests | errors "
+            "| p50 ms | p99 ms | req/s | cache hits |",
+            "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for r in report["api"]:
-            out.append(f"| {r['partners']:,} | {r['backend']} | {r['query']} | {r['phase']} | {r['workers']} | "
-                       f"{r['clients']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-                       f"{r['rps']:.0f} | {r['hit_ratio']:.0%} |")
+            out.append(
+                f"| {r['partners']:,} | {r['backend']} | {r['query']} | {r['phase']} | {r['workers']} | "
+                f"{r['clients']} | {r['requests']} | {r['errors']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+                f"{r['rps']:.0f} | {r['hit_ratio']:.0%} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -222,16 +302,24 @@ def main() -> int:
     ap.add_argument("--api-sets", default="2000,20000")
     ap.add_argument("--skip-api", action="store_true")
     ap.add_argument("--out", default=str(PROJECT_ROOT / "benchmarks" / "results.md"))
-    ap.add_argument("--merge", action="store_true",
-                    help="keep the sections of the last report (results.json) that this run does not measure")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the sections of the last report (results.json) that this run does not measure",
+    )
     ap.add_argument("--score-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.score_child:
         print(json.dumps(score_child(args.score_child)))
         return 0
 
-    report: dict = {"args": " ".join(sys.argv[1:]), "date": dt.date.today().isoformat(),
-                    "machine": machine(), "load_before": load(), "sets": []}
+    report: dict = {
+        "args": " ".join(sys.argv[1:]),
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "load_before": load(),
+        "sets": [],
+    }
     root = Path(args.data_root)
     paths = {}
     for n in [int(x) for x in args.sets.split(",") if x]:

@@ -8,7 +8,7 @@ one in use (issue 7).
 or from Python (the one-command benchmark): ``rows = write_results.run(partners=..., runs=...)``,
 one dict per (backend, strategy, case); see ``run``.
 
-Data: ``storage.synthetic.synthetic_results`` with ``--partners`` partners, 15 tenants per
+Data: ``tests.support.synthetic.synthetic_results`` with ``--partners`` partners, 15 tenants per
 partner in the pool and 5 held each: about 89 rows per partner and month in the six result
 tables (10,000 partners: 894,511 rows a month; the 20,000-partner generated set scores ~1.1M).
 Each measured write is one month, ``write_results`` with everything it does (validation, key
@@ -66,8 +66,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from storage import migrate  # noqa: E402
 from storage import results as R  # noqa: E402
-from storage.settings import dispose_engines, get_engine  # noqa: E402
-from storage.synthetic import synthetic_partners, synthetic_results  # noqa: E402
+from storage.engines import dispose_engines, get_engine  # noqa: E402
+from tests.support.synthetic import synthetic_partners, synthetic_results  # noqa: E402
 
 DEFAULT_PG_URL = os.environ.get("PCS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKGROUND = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
@@ -95,13 +95,10 @@ def _patched(name: str, replacement) -> Iterator[None]:
 def _stage_variant(*, indexes_first: bool = False, freeze: bool = True, analyze: bool = False):
     def stage(conn, spec, month, df):
         table = R._qualified(conn, R._staging_name(spec, month, R._xid(conn)))
-        conn.exec_driver_sql(
-            f"CREATE TABLE {table} ({R._columns_ddl(conn, spec)}, CHECK (month = DATE '{month}'))"
-        )
+        conn.exec_driver_sql(f"CREATE TABLE {table} ({R._columns_ddl(conn, spec)}, CHECK (month = DATE '{month}'))")
         cols = lambda names: ", ".join(f'"{c}"' for c in names)  # noqa: E731
         ddl = [f"ALTER TABLE {table} ADD PRIMARY KEY ({cols(spec.key)})"] + [
-            f"CREATE INDEX ON {table} ({cols(c.name for c in ix.columns)})"
-            for ix in spec.table.indexes
+            f"CREATE INDEX ON {table} ({cols(c.name for c in ix.columns)})" for ix in spec.table.indexes
         ]
         for q in ddl if indexes_first else ():
             conn.exec_driver_sql(q)
@@ -185,9 +182,7 @@ def _drop_indexes_delete_copy(engine, month, frames) -> None:
                 f'ALTER TABLE {t} ADD CONSTRAINT "pk_{spec.table.name}" PRIMARY KEY ({", ".join(spec.key)})'
             )
             for ix in spec.table.indexes:
-                conn.exec_driver_sql(
-                    f'CREATE INDEX "{ix.name}" ON {t} ({", ".join(c.name for c in ix.columns)})'
-                )
+                conn.exec_driver_sql(f'CREATE INDEX "{ix.name}" ON {t} ({", ".join(c.name for c in ix.columns)})')
         _finish(conn, month, prepared)
 
 
@@ -240,7 +235,7 @@ def _pg_unreachable(pg_url: str) -> str | None:
         with engine.connect() as c:
             c.exec_driver_sql("SELECT 1")
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return f"PostgreSQL not reachable at {pg_url}: {exc.__class__.__name__}"
     return None
 
@@ -332,7 +327,7 @@ def run(
                     timings[backend, strategy][case].append((rows, seconds))
                     log(f"  {backend:10} {strategy:26} {case:8} run {i + 1}: {rows:,} rows "
                         f"in {seconds:.2f} s = {rows / seconds:,.0f} rows/s")  # fmt: skip
-        for (backend, strategy), engine in engines.items():  # every strategy wrote the same
+        for (_backend, strategy), engine in engines.items():  # every strategy wrote the same
             got = R.row_counts(engine, months=[months[-1]])
             assert all(got[n] == frames[n].height for n in R.RESULTS), (strategy, got)
     for (backend, strategy), t in timings.items():

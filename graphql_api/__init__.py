@@ -2,7 +2,7 @@
 
 - ``graphql_api.schema``   the schema (``schema``) and ``export_sdl()`` (``schema.graphql``)
 - ``graphql_api.app``      ``create_app()``: the ASGI app (auth, GraphiQL on GET)
-- ``graphql_api.server``   ``pcs serve``
-- ``graphql_api.tokens``   ``pcs token create|list|revoke`` and the token functions
+- ``pcs.cli.serve``   ``pcs serve``
+- ``storage.tokens``   ``pcs token create|list|revoke`` and the token functions
 - ``graphql_api.types``    one module per GraphQL type
 """

@@ -51,7 +51,7 @@ from graphql_api.db import RequestDB
 from graphql_api.loaders import Loaders
 from graphql_api.schema import build_schema
 from graphql_api.services import Services
-from graphql_api.tokens import hash_token
+from storage.tokens import hash_token
 
 log = logging.getLogger("graphql_api")
 
@@ -164,7 +164,11 @@ class PcsGraphQL(GraphQL):
         try:
             viewer, version = await self.identify(token, rdb)
             key = None
-            if version is not None and self.cache.enabled and "application/json" in (_header(scope, b"content-type") or ""):
+            if (
+                version is not None
+                and self.cache.enabled
+                and "application/json" in (_header(scope, b"content-type") or "")
+            ):
                 key = (viewer.cache_key, body)
                 cached = self.cache.get(key, version)
             if cached is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from graphql_api import tokens
+from storage import tokens
 
 _BEARER = re.compile(r"Bearer[ \t]+([^\s]+)[ \t]*", re.IGNORECASE)
 MAX_TOKEN_LENGTH = 512

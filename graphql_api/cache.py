@@ -40,6 +40,7 @@ complete answers without errors are stored.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -135,10 +136,8 @@ class SqliteChangeCounter:
     def close_locked(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 conn.close()
-            except sqlite3.Error:
-                pass
 
     def close(self) -> None:
         with self._lock:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.scoring.service import data_dir
-from storage.settings import database_url
-
-ADMIN_TOKEN_ENV = "PCS_ADMIN_TOKEN"
-CACHE_MB_ENV = "PCS_API_CACHE_MB"
+from pcs.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -34,15 +29,14 @@ class ApiSettings:
 
     @classmethod
     def from_env(cls, **overrides) -> ApiSettings:
-        """``PCS_DATABASE_URL``, ``PCS_ADMIN_TOKEN``, ``PCS_DATA_DIR`` (each overridable)."""
-        token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
-        ide = os.environ.get("PCS_GRAPHQL_IDE", "1").strip().lower() not in ("0", "false", "no", "off")
-        values = {"database_url": database_url(), "admin_token": token, "data_dir": data_dir(), "graphql_ide": ide}
-        cache = os.environ.get(CACHE_MB_ENV, "").strip()
-        if cache:
-            try:
-                values["cache_mb"] = float(cache)
-            except ValueError:
-                raise ValueError(f"{CACHE_MB_ENV} must be a number of MiB (0: no cache), not {cache!r}") from None
+        """The API's part of ``pcs.settings`` (each field overridable)."""
+        s = get_settings()
+        values = {
+            "database_url": s.database_url,
+            "admin_token": s.admin_token,
+            "data_dir": s.data_dir,
+            "graphql_ide": s.graphql_ide,
+            "cache_mb": s.api_cache_mb,
+        }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

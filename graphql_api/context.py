@@ -22,7 +22,9 @@ class Budget:
     def __init__(self, scorecards: int, customers: int, rescorings: int = 99) -> None:
         self.scorecards = scorecards
         self.customers = customers
-        self.rescorings = rescorings  # what-if scorings: a simulation 1, an at-risk search 50: one search and 49 simulations at most
+        self.rescorings = (
+            rescorings  # what-if scorings: a simulation 1, an at-risk search 50: one search and 49 simulations at most
+        )
 
     def charge_rescorings(self, n: int) -> None:
         self.rescorings -= n

@@ -25,7 +25,7 @@ from graphql_api.types.partner import Partner, partner_from_row
 from graphql_api.types.path_score import PathScore
 from graphql_api.types.scorecard import Scorecard, scorecard_from_row
 from graphql_api.types.trend import MetricTrend, PathTrend, Trend, TrendSeries
-from orchestration.scoring.engine import add_months
+from scoring.calendar import add_months
 
 PartnerMonth = tuple[str, dt.date]
 RangeKey = tuple[str, dt.date | None, dt.date | None]  # (partner_id, from, to)

@@ -56,9 +56,7 @@ from graphql_api.types.scalars import SCALAR_MAP
 SDL_PATH = Path(__file__).resolve().parent / "schema.graphql"
 
 
-def _measure(
-    selections: SelectionSetNode, fragments: dict, memo: dict, active: set
-) -> tuple[int, int]:
+def _measure(selections: SelectionSetNode, fragments: dict, memo: dict, active: set) -> tuple[int, int]:
     """(depth, aliases) of a selection set: depth as Strawberry's depth limiter counts it (fields
     below the top level; introspection fields not counted), aliases as its alias limiter counts
     them (with every spread of a fragment), but each fragment measured once: Strawberry's rules
@@ -248,7 +246,7 @@ class LeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     result = serialize(value)
                     if result is not None and result is not Undefined:
                         return result
-            except Exception:  # noqa: BLE001, S110 (graphql-core's way below reports it)
+            except Exception:
                 pass
         return super().execute_field(parent_type, source, field_nodes, path)
 

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 
 from graphql_api.config import ApiSettings
 from graphql_api.db import PgVersionReader, connection_slots
-from orchestration.scoring import ingest
-from orchestration.scoring.frames import CERTIFICATIONS_SCHEMA
-from orchestration.scoring.rulebook import Rulebook, RulebookError, Rulebooks, load_rulebooks
-from storage.settings import get_read_engine
+from scoring import ingest
+from scoring.frames import CERTIFICATIONS_SCHEMA
+from scoring.rulebook import Rulebook, RulebookError, Rulebooks, load_rulebooks
+from storage.engines import get_read_engine
 
 log = logging.getLogger("graphql_api")
 

@@ -16,9 +16,10 @@ from graphql_api.context import Context
 from graphql_api.errors import UserError
 from graphql_api.types.enums import CertificationLevel
 from graphql_api.types.skilling import Certification, CertifiedPerson, SkillingReport
-from orchestration.scoring.engine import certification_active, month_end
-from orchestration.scoring.frames import InputError
-from orchestration.scoring.rulebook import RulebookError, fold
+from scoring.calendar import month_end
+from scoring.engine import certification_active
+from scoring.frames import InputError
+from scoring.rulebook import RulebookError, fold
 
 log = logging.getLogger("graphql_api")
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.pipeline.assets import SOURCES, score_months
-from orchestration.pipeline.automation import SCHEDULES, SENSORS, score_job
-from orchestration.pipeline.parallel import score_months_parallel_job
+from orchestration.assets import SOURCES, score_months
+from orchestration.automation import SCHEDULES, SENSORS, score_job
+from orchestration.parallel import score_months_parallel_job
 from orchestration.resources import DataFolder, ResultsDatabase
 
 RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase()}

@@ -15,8 +15,8 @@ import dagster as dg
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from orchestration.scoring import service
-from storage import migrate, settings
+from pcs.settings import get_settings
+from storage import engines, migrate
 
 _migrated: set[tuple[str, int]] = set()
 _migrate_lock = threading.Lock()
@@ -26,9 +26,9 @@ class ResultsDatabase(dg.ConfigurableResource):
     """The SQLAlchemy results database (SQLite or PostgreSQL).
 
     ``url``: default ``PCS_DATABASE_URL``, else the project's SQLite file
-    (``storage.settings.database_url()``). The first ``engine()`` call of a process applies the
+    (``storage.engines.database_url()``). The first ``engine()`` call of a process applies the
     Alembic migrations (``storage.migrate.upgrade``: idempotent, one transaction) unless
-    ``migrate`` is false. Engines come from ``storage.settings.get_engine``: one per URL and
+    ``migrate`` is false. Engines come from ``storage.engines.get_engine``: one per URL and
     process, created lazily (never at import, never shared with a forked worker).
     """
 
@@ -36,11 +36,11 @@ class ResultsDatabase(dg.ConfigurableResource):
     migrate: bool = True
 
     def resolved_url(self) -> str:
-        return self.url or settings.database_url()
+        return self.url or engines.database_url()
 
     def engine(self) -> Engine:
         url = self.resolved_url()
-        engine = settings.get_engine(url)
+        engine = engines.get_engine(url)
         if self.migrate:
             key = (engine.url.render_as_string(hide_password=False), os.getpid())
             with _migrate_lock:
@@ -56,9 +56,9 @@ class ResultsDatabase(dg.ConfigurableResource):
 
 class DataFolder(dg.ConfigurableResource):
     """The input data folder of ``input-data.md``: ``path``, default ``PCS_DATA_DIR`` (else the
-    demo folder, ``orchestration.scoring.service.data_dir()``)."""
+    demo folder; ``pcs.settings``)."""
 
     path: str | None = None
 
     def resolved(self) -> Path:
-        return Path(self.path) if self.path else service.data_dir()
+        return Path(self.path) if self.path else get_settings().data_dir

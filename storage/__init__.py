@@ -1,6 +1,6 @@
 """The results database: SQLModel tables, Alembic migrations, bulk writes and reads.
 
-- ``storage.settings``: ``database_url()``, ``get_engine(url=None)`` (per URL and process;
+- ``storage.engines``: ``database_url()``, ``get_engine(url=None)`` (per URL and process;
   SQLite in WAL mode with ``BEGIN IMMEDIATE`` transactions), ``get_read_engine(url=None)``
   (deferred ``BEGIN``: use it for reads, e.g. API requests), ``READ_ONLY`` execution options.
 - ``storage.models``: the tables (``Partner``, the six result tables, ``ScoredMonth``,

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 
-from storage.settings import READ_ONLY, get_engine
+from storage.engines import READ_ONLY, get_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 

@@ -1,12 +1,12 @@
 """The results tables, as SQLModel classes.
 
-Each result table stores one result frame of ``orchestration.scoring.frames`` as it is: the same
+Each result table stores one result frame of ``scoring.frames`` as it is: the same
 columns in the same order (months as DATE on the first of the month, strings, Int64 as BIGINT,
 Float64 as DOUBLE PRECISION, booleans), with the frame's natural key as a composite primary key.
 Every class comes as a ladder: ``XBase`` (the fields, no table; usable as a plain data model) and
 ``X`` (the table).
 
-The DDL is owned by Alembic (``storage/migrations``); ``tests/test_storage.py`` checks that these
+The DDL is owned by Alembic (``storage/migrations``); ``tests/storage/test_results.py`` checks that these
 classes and the migrations agree. Never call ``metadata.create_all`` outside tests.
 
 Indexes beyond the primary keys, for the GraphQL API:

@@ -54,9 +54,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from orchestration.scoring import frames as F
+from scoring import frames as F
 from storage import models as M
-from storage.settings import READ_ONLY
+from storage.engines import READ_ONLY
 
 # ---- table specs -----------------------------------------------------------------------------
 
@@ -133,6 +133,8 @@ def lock_for_reading(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         names = ", ".join(_quote(conn, t.name) for t in SWAP_LOCK_ORDER)
         conn.exec_driver_sql(f"LOCK TABLE ONLY {names} IN ACCESS SHARE MODE")
+
+
 _BY_TABLE: dict[str, TableSpec] = {s.table.name: s for s in _ALL.values()}
 
 SQLITE_CHUNK_ROWS = 50_000
@@ -190,15 +192,11 @@ def _prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date]) -> p
         if bad:  # SQLite cannot store NaN (it becomes NULL): refused on both backends
             raise ValueError(f"{spec.name}: NaN in {bad}")
         # -0.0 -> 0.0: SQLite keeps no negative zero, so both backends store the same value
-        df = df.with_columns(
-            pl.when(pl.col(c) == 0.0).then(0.0).otherwise(pl.col(c)).alias(c) for c in floats
-        )
+        df = df.with_columns(pl.when(pl.col(c) == 0.0).then(0.0).otherwise(pl.col(c)).alias(c) for c in floats)
     if spec.by_month and df.height:
         outside = df.filter(~pl.col("month").is_in(sorted(months)))["month"].unique().sort()
         if outside.len():
-            raise ValueError(
-                f"{spec.name}: rows for months not being written: {outside.to_list()[:5]}"
-            )
+            raise ValueError(f"{spec.name}: rows for months not being written: {outside.to_list()[:5]}")
     # key order: B-tree inserts in order (much faster on both backends than random order)
     return df.sort(list(spec.key))
 
@@ -213,9 +211,7 @@ def _prepare_partners(partners: pl.DataFrame) -> pl.DataFrame:
         partners = partners.with_columns(partner_name=pl.lit(None, pl.String))
     if "in_registry" not in partners.columns:  # a PARTNERS_SCHEMA frame: the registry itself
         partners = partners.with_columns(in_registry=pl.lit(True))
-    partners = partners.select(
-        pl.col(c).cast(t, strict=True) for c, t in PARTNERS_TABLE_SCHEMA.items()
-    )
+    partners = partners.select(pl.col(c).cast(t, strict=True) for c, t in PARTNERS_TABLE_SCHEMA.items())
     if partners["partner_id"].null_count() or partners["in_registry"].null_count():
         raise ValueError("partners: null partner_id or in_registry")
     dup = partners.filter(pl.col("partner_id").is_duplicated())["partner_id"].unique().sort()
@@ -228,9 +224,7 @@ _SCORED_KEYS = {"month", "rulebook_id", "partners_scored", "partners_attained",
                 "materialized_at", "run_id"}  # fmt: skip
 
 
-def _scored_rows(
-    months: list[dt.date], designations: pl.DataFrame, scored: Sequence[Mapping] | None
-) -> list[dict]:
+def _scored_rows(months: list[dt.date], designations: pl.DataFrame, scored: Sequence[Mapping] | None) -> list[dict]:
     """One scored_month row per month that has designations or a ``scored`` entry.
 
     Counts come from the designations; given counts must agree with them. ``rulebook_id``
@@ -430,10 +424,7 @@ def _columns_ddl(conn: Connection, spec: TableSpec) -> str:
         "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         (spec.table.name,),
     ).all()
-    return ", ".join(
-        f"{_quote(conn, name)} {type_}{' NOT NULL' if not_null else ''}"
-        for name, type_, not_null in rows
-    )
+    return ", ".join(f"{_quote(conn, name)} {type_}{' NOT NULL' if not_null else ''}" for name, type_, not_null in rows)
 
 
 def _stage_partition(conn: Connection, spec: TableSpec, month: dt.date, df: pl.DataFrame) -> None:
@@ -476,9 +467,7 @@ def _lock_for_swap(conn: Connection, specs: Sequence[TableSpec]) -> None:
             conn.exec_driver_sql(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
         except sa.exc.OperationalError as exc:
             savepoint.rollback()
-            lock_not_available = isinstance(exc.orig, dbapi.Error) and getattr(
-                exc.orig, "sqlstate", None
-            ) == "55P03"
+            lock_not_available = isinstance(exc.orig, dbapi.Error) and getattr(exc.orig, "sqlstate", None) == "55P03"
             if not lock_not_available:
                 raise
             if time.monotonic() > deadline:
@@ -505,8 +494,7 @@ def _swap_partitions(conn: Connection, specs: Sequence[TableSpec], months: list[
     # (graphql_api/db.py, PG_LOCK) begins each request by taking ACCESS SHARE on these eight
     # tables in this same order, before its snapshot: keep the two orders the same.
     order = {t.name: i for i, t in enumerate(SWAP_LOCK_ORDER)}
-    _lock_for_swap(conn, sorted([OTHER["scored_months"], OTHER["partners"], *specs],
-                                key=lambda s: order[s.table.name]))
+    _lock_for_swap(conn, sorted([OTHER["scored_months"], OTHER["partners"], *specs], key=lambda s: order[s.table.name]))
     existing = {
         name
         for (name,) in conn.exec_driver_sql(
@@ -524,9 +512,7 @@ def _swap_partitions(conn: Connection, specs: Sequence[TableSpec], months: list[
             if final in existing:
                 conn.exec_driver_sql(f"DROP TABLE {_qualified(conn, final)}")
             if staged in existing:
-                conn.exec_driver_sql(
-                    f"ALTER TABLE {_qualified(conn, staged)} RENAME TO {_quote(conn, final)}"
-                )
+                conn.exec_driver_sql(f"ALTER TABLE {_qualified(conn, staged)} RENAME TO {_quote(conn, final)}")
                 conn.exec_driver_sql(
                     f"ALTER TABLE {parent} ATTACH PARTITION {_qualified(conn, final)} "
                     f"FOR VALUES IN ('{month.isoformat()}')"
@@ -560,9 +546,7 @@ def _upsert_partners(conn: Connection, partners: pl.DataFrame | None, seen: pl.S
         # partners that appear in the results but not in the registry given: make sure they
         # exist (a partner's existing name and registry flag are left alone)
         stmt = _dialect_insert(conn, table).on_conflict_do_nothing(index_elements=["partner_id"])
-        conn.execute(
-            stmt, [{"partner_id": p, "partner_name": None, "in_registry": False} for p in seen]
-        )
+        conn.execute(stmt, [{"partner_id": p, "partner_name": None, "in_registry": False} for p in seen])
         n += seen.len()
     return n
 
@@ -607,9 +591,7 @@ def write_results(
     prepared = {n: _prepare_frame(spec, frames[n], month_set) for n, spec in RESULTS.items()}
     partners_df = _prepare_partners(partners) if partners is not None else None
     seen = (
-        pl.concat(
-            [df.select("partner_id") for df in prepared.values() if "partner_id" in df.columns]
-        )["partner_id"]
+        pl.concat([df.select("partner_id") for df in prepared.values() if "partner_id" in df.columns])["partner_id"]
         .unique()
         .sort()
     )
@@ -619,9 +601,7 @@ def write_results(
     scored_table = OTHER["scored_months"].table
     with engine.begin() as conn:
         swapped = [
-            spec
-            for spec in RESULTS.values()
-            if conn.dialect.name == "postgresql" and _pg_partitioned(conn, spec)
+            spec for spec in RESULTS.values() if conn.dialect.name == "postgresql" and _pg_partitioned(conn, spec)
         ]
         in_place = [s for s in RESULTS.values() if s.name not in {w.name for w in swapped}]
         for spec in in_place:

@@ -9,7 +9,7 @@ end. When the server cannot be reached the PostgreSQL variants are skipped (``-r
 Fixtures:
   ``db_backend``    "sqlite" | "postgresql" (parametrized)
   ``db_url``        a migrated, empty results database of that backend
-  ``engine``        ``storage.settings.get_engine(db_url)``
+  ``engine``        ``storage.engines.get_engine(db_url)``
   ``empty_db_url``  a brand-new database with no tables at all (for migration tests)
 """
 
@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from storage import migrate
+from storage.engines import dispose_engines, get_engine
 from storage.models import metadata
-from storage.settings import dispose_engines, get_engine
 
-PG_ADMIN_URL = os.environ.get(
-    "PCS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+pytest_plugins = ("tests.support.api_fixtures",)
+
+PG_ADMIN_URL = os.environ.get("PCS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -98,9 +98,9 @@ def _truncate_all(url: str) -> None:
     with get_engine(url).begin() as c:
         c.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
         if c.dialect.name == "postgresql":
-            parts = c.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'pcs_partitions'"
-            ).scalars().all()
+            parts = (
+                c.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'pcs_partitions'").scalars().all()
+            )
             for name in parts:
                 c.exec_driver_sql(f'DROP TABLE pcs_partitions."{name}"')
 

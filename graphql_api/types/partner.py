@@ -13,6 +13,7 @@ from graphql_api.prefetch import preload
 from graphql_api.types.customer import Customer
 from graphql_api.types.customer_connection import CustomerConnection, CustomerEdge
 from graphql_api.types.enums import AssociationOption, Metric, Track
+from graphql_api.types.recommendation import Recommendation, RecommendedGain
 from graphql_api.types.scalars import Month
 from graphql_api.types.scorecard import Scorecard
 from graphql_api.types.simulation import (
@@ -21,12 +22,11 @@ from graphql_api.types.simulation import (
     build_warnings,
     status_from_scorecards,
 )
-from graphql_api.types.recommendation import RecommendedGain, Recommendation
 from graphql_api.types.skilling import SkillingReport
 from graphql_api.types.trend import Trend
-from orchestration.scoring.engine import add_months
-from orchestration.scoring.recommend import recommend
-from orchestration.scoring.rulebook import RulebookError
+from scoring.calendar import add_months
+from scoring.recommend import recommend
+from scoring.rulebook import RulebookError
 
 Info = strawberry.Info[Context, None]
 From = Annotated[Month | None, strawberry.argument(name="from", description="First month (inclusive).")]
@@ -195,12 +195,25 @@ class Partner:
         for track in book.tracks:
             measures = {(r.metric, r.option): int(r.value) for r in rows if r.track == track.name}
             plan = recommend(book, track.name, measures)
-            out.append(Recommendation(
-                track=Track(track.name), reachable=plan.reachable,
-                gains=[RecommendedGain(metric=Metric(g.metric), option=AssociationOption(g.option), units=g.units,
-                                       points=float(g.points), text=g.describe()) for g in plan.gains],
-                cost=float(plan.cost), total_before=float(plan.total_before), total_after=float(plan.total_after),
-            ))
+            out.append(
+                Recommendation(
+                    track=Track(track.name),
+                    reachable=plan.reachable,
+                    gains=[
+                        RecommendedGain(
+                            metric=Metric(g.metric),
+                            option=AssociationOption(g.option),
+                            units=g.units,
+                            points=float(g.points),
+                            text=g.describe(),
+                        )
+                        for g in plan.gains
+                    ],
+                    cost=float(plan.cost),
+                    total_before=float(plan.total_before),
+                    total_after=float(plan.total_after),
+                )
+            )
         return out
 
 

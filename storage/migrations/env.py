@@ -2,7 +2,7 @@
 
 The URL comes from, in order: a connection handed over in ``config.attributes["connection"]``
 (what ``storage.migrate`` does), the ``sqlalchemy.url`` option, ``PCS_DATABASE_URL`` / the default
-SQLite file (``storage.settings.database_url``). Engines come from ``storage.settings.get_engine``,
+SQLite file (``storage.engines.database_url``). Engines come from ``storage.engines.get_engine``,
 so SQLite gets WAL and ``BEGIN IMMEDIATE``: the whole upgrade is one transaction on both
 backends (DDL is transactional in SQLite once the driver stops managing transactions), and two
 processes upgrading at once are serialized (SQLite's write lock; an advisory lock on PostgreSQL),
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import context
 
 from storage import models
-from storage.settings import database_url, get_engine
+from storage.engines import database_url, get_engine
 
 config = context.config
 target_metadata = models.metadata

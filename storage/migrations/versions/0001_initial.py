@@ -56,9 +56,7 @@ def upgrade() -> None:
         sa.Column("associated_on", sa.Date(), nullable=False),
         sa.Column("paid_seats", sa.BigInteger(), nullable=False),
         sa.Column("active_users", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "month", "partner_id", "tenant_id", "option", "workload", name="pk_holding"
-        ),
+        sa.PrimaryKeyConstraint("month", "partner_id", "tenant_id", "option", "workload", name="pk_holding"),
         sqlite_with_rowid=False,
     )
 
@@ -76,9 +74,7 @@ def upgrade() -> None:
         sa.Column("points", sa.Double(), nullable=False),
         sa.Column("max_points", sa.Double(), nullable=False),
         sa.Column("is_winner", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "month", "partner_id", "track", "metric", "option", name="pk_metric_point"
-        ),
+        sa.PrimaryKeyConstraint("month", "partner_id", "track", "metric", "option", name="pk_metric_point"),
         sqlite_with_rowid=False,
     )
     op.create_index("ix_metric_point_partner_id_month", "metric_point", ["partner_id", "month"])
@@ -132,9 +128,7 @@ def upgrade() -> None:
         sa.Column("deployed_year_ago", sa.Boolean(), nullable=False),
         sa.Column("excluded", sa.Boolean(), nullable=False),
         sa.Column("baseline_users", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "month", "partner_id", "tenant_id", "track", "option", name="pk_customer_detail"
-        ),
+        sa.PrimaryKeyConstraint("month", "partner_id", "tenant_id", "track", "option", name="pk_customer_detail"),
         sqlite_with_rowid=False,
     )
 

@@ -47,9 +47,7 @@ TABLES: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, ...]]]] = {
         ("month", "partner_id"),
         {
             "ix_designation_partner_id_month": ("partner_id", "month"),
-            "ix_designation_month_attained_score_partner_id": (
-                "month", "attained", "score", "partner_id"
-            ),
+            "ix_designation_month_attained_score_partner_id": ("month", "attained", "score", "partner_id"),
         },
     ),
     "customer_detail": (("month", "partner_id", "tenant_id", "track", "option"), {}),
@@ -98,17 +96,12 @@ def upgrade() -> None:
             part = f"{_q(SCHEMA)}.{_q(f'{table}_{month:%Y_%m}')}"
             # loaded before it is attached: the attach builds its indexes in one pass each,
             # and the CHECK spares it the scan that proves every row belongs to the month
-            op.execute(
-                f"CREATE TABLE {part} (LIKE {_q(old)}, CHECK (month = DATE '{month.isoformat()}'))"
-            )
+            op.execute(f"CREATE TABLE {part} (LIKE {_q(old)}, CHECK (month = DATE '{month.isoformat()}'))")
             op.execute(
                 f"INSERT INTO {part} SELECT * FROM {_q(old)} "
                 f"WHERE month = DATE '{month.isoformat()}' ORDER BY {_cols(key)}"
             )
-            op.execute(
-                f"ALTER TABLE {_q(table)} ATTACH PARTITION {part} "
-                f"FOR VALUES IN ('{month.isoformat()}')"
-            )
+            op.execute(f"ALTER TABLE {_q(table)} ATTACH PARTITION {part} FOR VALUES IN ('{month.isoformat()}')")
         op.execute(f"DROP TABLE {_q(old)}")
 
 

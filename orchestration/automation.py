@@ -1,0 +1,169 @@
+"""The scoring job, its monthly schedule and two sensors on the data folder.
+
+* ``monthly_score_schedule``: on the 20th of each month at 06:00 UTC, scores the previous month
+  (``build_schedule_from_partitioned_job`` requests the last partition, which is the last
+  complete month; its ``run_key`` is the partition key).
+* ``new_month_sensor``: a new ``months/YYYY-MM`` folder holding both tables starts a run for that
+  month. Its cursor is the high-water mark (the newest month requested); months at or below it
+  are not requested again. New consecutive months are scored by one run (a partition range).
+  On its first evaluation (no cursor) every month folder that is a partition counts as new.
+  A folder is picked up once it holds both tables; a month that is not a partition yet (the
+  current month) waits. ``run_key``: the folder name(s) and the newest modification time of
+  the folder and its files.
+* ``certifications_sensor``: when ``certifications.(csv|parquet)`` changes (its modification
+  time; also the cursor), rescores the latest scored month of the results database
+  (``run_key``: file, modification time, month). On its first evaluation it only rescores when
+  the file is newer than that month's scores.
+
+All three are off by default (turn them on in the UI, or ``dagster schedule start`` /
+``dagster sensor start``); they need ``dagster-daemon`` (``dagster dev`` runs it).
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets import CERTIFICATIONS, score_months, span
+from orchestration.partitions import chunks, partition_key, partition_months, run_target
+from orchestration.resources import DataFolder, ResultsDatabase
+from scoring import ingest
+from scoring.calendar import parse_month
+from storage import results as store
+
+JOB_NAME = "score_months_job"
+
+score_job = dg.define_asset_job(
+    JOB_NAME,
+    selection=dg.AssetSelection.assets(score_months),  # partitioned like its assets (MONTHLY)
+    description="Read, validate and score months, and store the results (one transaction per run).",
+)
+
+monthly_schedule = dg.build_schedule_from_partitioned_job(
+    score_job,
+    name="monthly_score_schedule",
+    description="On the 20th at 06:00 UTC: score the previous month.",
+    day_of_month=20,
+    hour_of_day=6,
+    minute_of_hour=0,
+)
+
+
+def _tables(folder: Path) -> list[Path] | None:
+    """The usage and associations files of a month folder, or None when one is missing."""
+    found = []
+    for stem in (ingest.USAGE, ingest.ASSOCIATIONS):
+        files = [folder / f"{stem}.{ext}" for ext in ("csv", "parquet")]
+        files = [f for f in files if f.is_file()]
+        if not files:
+            return None
+        found.extend(files)
+    return found
+
+
+def month_folders(directory: Path) -> dict[dt.date, int]:
+    """Month folders that hold both tables -> newest modification time (ns) of folder and files.
+
+    Folders whose name is not ``YYYY-MM`` and hidden entries are ignored here (ingestion reports
+    badly named folders when a run reads the data folder).
+    """
+    root = directory / ingest.MONTHS_DIR
+    out: dict[dt.date, int] = {}
+    if not root.is_dir():
+        return out
+    for entry in root.iterdir():
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        try:
+            month = parse_month(entry.name)
+        except ValueError:
+            continue
+        files = _tables(entry)
+        if files is None:
+            continue
+        out[month] = max(p.stat().st_mtime_ns for p in (entry, *files))
+    return out
+
+
+@dg.sensor(
+    name="new_month_sensor",
+    job=score_job,
+    minimum_interval_seconds=60,
+    description="Scores a month when its months/YYYY-MM folder appears in the data folder.",
+)
+def new_month_sensor(context: dg.SensorEvaluationContext, data_folder: DataFolder):
+    high = parse_month(context.cursor) if context.cursor else None
+    folders = month_folders(data_folder.resolved())
+    partitions = set(partition_months())
+    new = sorted(m for m in folders if (high is None or m > high) and m in partitions)
+    if not new:
+        return dg.SkipReason(
+            f"no new month folder after {high:%Y-%m}" if high else "no month folder that is a partition"
+        )
+    requests = []
+    for chunk in chunks(new, None):
+        key, tags = run_target(chunk)
+        mtime = max(folders[m] for m in chunk)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"months/{span(chunk)}@{mtime}",
+                partition_key=key,
+                tags={**tags, "pcs/trigger": "new month folder"},
+            )
+        )
+    return dg.SensorResult(run_requests=requests, cursor=f"{new[-1]:%Y-%m}")
+
+
+def _certifications_file(directory: Path) -> Path | None:
+    for ext in ("csv", "parquet"):
+        path = directory / f"{ingest.CERTIFICATIONS}.{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+@dg.sensor(
+    name="certifications_sensor",
+    job=score_job,
+    minimum_interval_seconds=60,
+    description="Rescores the latest scored month when certifications.(csv|parquet) changes.",
+)
+def certifications_sensor(context: dg.SensorEvaluationContext, data_folder: DataFolder, results_db: ResultsDatabase):
+    path = _certifications_file(data_folder.resolved())
+    if path is None:
+        return dg.SkipReason("no certifications file in the data folder")
+    mtime_ns = path.stat().st_mtime_ns
+    stamp = f"{path.name}@{mtime_ns}"
+    if context.cursor == stamp:
+        return dg.SkipReason(f"{path.name} unchanged")
+
+    scored = store.read_frame(results_db.engine(), "scored_months").sort("month")
+    if scored.is_empty():
+        return dg.SensorResult(skip_reason="no month scored yet", cursor=stamp)
+    latest = scored.row(-1, named=True)
+    month: dt.date = latest["month"]
+    modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, dt.UTC)
+    if context.cursor is None and latest["materialized_at"] >= modified:
+        return dg.SensorResult(skip_reason=f"{month:%Y-%m} was scored after {path.name} last changed", cursor=stamp)
+    if month not in set(partition_months()):
+        return dg.SensorResult(skip_reason=f"latest scored month {month:%Y-%m} is not a partition", cursor=stamp)
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"{stamp}:{month:%Y-%m}",
+                partition_key=partition_key(month),
+                tags={"pcs/trigger": f"{path.name} changed"},
+            )
+        ],
+        asset_events=[
+            dg.AssetObservation(
+                CERTIFICATIONS,
+                metadata={"path": str(path), "modified": modified.isoformat(timespec="seconds")},
+            )
+        ],
+        cursor=stamp,
+    )
+
+
+SCHEDULES = [monthly_schedule]
+SENSORS = [new_month_sensor, certifications_sensor]

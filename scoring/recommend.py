@@ -1,0 +1,172 @@
+"""Recommendations: per track, the cheapest set of concrete gains that reaches the designation.
+
+The gains are the rules' own units, each moving one metric by its rulebook value:
+
+- one more person with an intermediate (advanced) certification: +per_person, up to the cap;
+- one more net customer: +per_customer, up to the cap;
+- one more net deployment under option O: +max_points / threshold(O);
+- one more active user of usage growth under option O: +max_points / threshold(O).
+
+Points are computed exactly (``Fraction``) from the metric's current measure, so a negative
+measure (customers lost, users lost) is made up before points grow. Only the best option of a
+metric counts, so a plan adds to at most one option per metric. The plan minimises the total cost
+under ``Costs`` (one unit per person, customer and deployment, and 1/100 per active user by
+default), then the number of units. It is exhaustive over the discrete gains and solves the
+usage-growth gain in closed form, so it is exact. Pure Python and the rulebook: no I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from scoring.rulebook import OPTION_ALL, Rulebook, Track
+
+PERSON_METRICS = ("INTERMEDIATE_CERTIFICATIONS", "ADVANCED_CERTIFICATIONS")
+
+
+@dataclass(frozen=True)
+class Costs:
+    person: Fraction = Fraction(1)
+    customer: Fraction = Fraction(1)
+    deployment: Fraction = Fraction(1)
+    active_user: Fraction = Fraction(1, 100)
+
+    def of(self, metric: str) -> Fraction:
+        return {
+            "INTERMEDIATE_CERTIFICATIONS": self.person,
+            "ADVANCED_CERTIFICATIONS": self.person,
+            "NET_CUSTOMER_ADDS": self.customer,
+            "DEPLOYMENTS": self.deployment,
+            "USAGE_GROWTH": self.active_user,
+        }[metric]
+
+
+@dataclass(frozen=True)
+class Gain:
+    metric: str
+    option: str  # ALL for customers and persons
+    units: int  # persons, customers, deployments or active users to add
+    points: Fraction  # the metric's points after the gain minus before
+
+    def describe(self) -> str:
+        noun = {
+            "INTERMEDIATE_CERTIFICATIONS": "intermediate-certified person",
+            "ADVANCED_CERTIFICATIONS": "advanced-certified person",
+            "NET_CUSTOMER_ADDS": "net new customer",
+            "DEPLOYMENTS": f"{self.option} deployment",
+            "USAGE_GROWTH": f"active user under {self.option}",
+        }[self.metric]
+        plural = "s" if self.units != 1 else ""
+        return f"{self.units} more {noun}{plural} (+{float(self.points):g})"
+
+
+@dataclass
+class Plan:
+    track: str
+    reachable: bool
+    gains: list[Gain] = field(default_factory=list)
+    cost: Fraction = Fraction(0)
+    total_before: Fraction = Fraction(0)
+    total_after: Fraction = Fraction(0)
+
+    @property
+    def units(self) -> int:
+        return sum(g.units for g in self.gains)
+
+
+# measures: (metric, option) -> current value (net adds, persons, growth, net deployments)
+Measures = dict[tuple[str, str], int]
+
+
+def _per_unit(track: Track, metric: str, option: str) -> tuple[Fraction, Fraction]:
+    """(points per unit, cap) of one metric option."""
+    if metric == "NET_CUSTOMER_ADDS":
+        return track.net_customer_adds.per_unit, track.net_customer_adds.max_points
+    if metric == "INTERMEDIATE_CERTIFICATIONS":
+        return track.intermediate_certifications.per_unit, track.intermediate_certifications.max_points
+    if metric == "ADVANCED_CERTIFICATIONS":
+        return track.advanced_certifications.per_unit, track.advanced_certifications.max_points
+    m = track.usage_growth if metric == "USAGE_GROWTH" else track.deployments
+    return m.max_points / m.thresholds[option], m.max_points
+
+
+def points(track: Track, metric: str, option: str, value: int) -> Fraction:
+    k, cap = _per_unit(track, metric, option)
+    return min(max(value, 0) * k, cap)
+
+
+def _options(track: Track, metric: str) -> tuple[str, ...]:
+    return track.options if metric in ("USAGE_GROWTH", "DEPLOYMENTS") else (OPTION_ALL,)
+
+
+def _choices(
+    track: Track, metric: str, measures: Measures, costs: Costs
+) -> list[tuple[Fraction, Fraction, Gain | None]]:
+    """Every useful (points after, cost, gain) of a discrete metric: none, or n units on one option."""
+    base = max(points(track, metric, o, measures.get((metric, o), 0)) for o in _options(track, metric))
+    out: list[tuple[Fraction, Fraction, Gain | None]] = [(base, Fraction(0), None)]
+    for o in _options(track, metric):
+        v = measures.get((metric, o), 0)
+        k, cap = _per_unit(track, metric, o)
+        full = max(0, math.ceil(cap / k) - v)  # units that reach the cap
+        for n in range(1, full + 1):
+            after = max(base, points(track, metric, o, v + n))
+            if after > base:
+                out.append((after, n * costs.of(metric), Gain(metric, o, n, after - base)))
+    return out
+
+
+def _usage_gain(track: Track, measures: Measures, need: Fraction, costs: Costs) -> tuple[Fraction, Gain | None] | None:
+    """Cheapest usage-growth gain that brings the metric to ``need`` points (None: impossible)."""
+    metric = "USAGE_GROWTH"
+    base = max(points(track, metric, o, measures.get((metric, o), 0)) for o in track.options)
+    if base >= need:
+        return Fraction(0), None
+    best: tuple[Fraction, Gain] | None = None
+    for o in track.options:
+        v = measures.get((metric, o), 0)
+        k, cap = _per_unit(track, metric, o)
+        if need > cap:
+            continue
+        n = max(0, math.ceil(need / k)) - v
+        gain = Gain(metric, o, n, points(track, metric, o, v + n) - base)
+        cost = n * costs.active_user
+        if best is None or cost < best[0]:
+            best = (cost, gain)
+    return best
+
+
+def recommend(book: Rulebook, track_name: str, measures: Measures, costs: Costs | None = None) -> Plan:
+    """The cheapest plan that makes ``track_name`` qualify, from the partner's current measures."""
+    costs = costs or Costs()
+    track = book.track(track_name)
+    discrete = ("NET_CUSTOMER_ADDS", *PERSON_METRICS, "DEPLOYMENTS")
+    per_metric = {m: _choices(track, m, measures, costs) for m in discrete}
+    before = {m: per_metric[m][0][0] for m in discrete}
+    usage_now = max(points(track, "USAGE_GROWTH", o, measures.get(("USAGE_GROWTH", o), 0)) for o in track.options)
+    total_before = sum(before.values()) + usage_now
+    best: Plan | None = None
+    for combo in itertools.product(*(per_metric[m] for m in discrete)):
+        if any(p < book.min_metric_points for p, _, _ in combo):
+            continue
+        others = sum(p for p, _, _ in combo)
+        need = max(book.min_metric_points, book.min_total_points - others)
+        usage = _usage_gain(track, measures, need, costs)
+        if usage is None:
+            continue
+        cost = sum(c for _, c, _ in combo) + usage[0]
+        gains = [g for _, _, g in combo if g] + ([usage[1]] if usage[1] else [])
+        units = sum(g.units for g in gains)
+        if best is None or (cost, units) < (best.cost, best.units):
+            usage_after = usage_now + (usage[1].points if usage[1] else 0)
+            best = Plan(track_name, True, gains, cost, total_before, others + usage_after)
+    return best or Plan(track_name, False, total_before=total_before, total_after=total_before)
+
+
+def measures_of(metric_points, partner_id: str, track: str) -> Measures:
+    """The current measures of one partner and track from a ``metric_points`` frame (one month)."""
+    rows = metric_points.filter((metric_points["partner_id"] == partner_id) & (metric_points["track"] == track))
+    return {(r["metric"], r["option"]): int(r["value"]) for r in rows.iter_rows(named=True)}

@@ -1,0 +1,314 @@
+"""The scoring rulebook: every constant of the rules, loaded from data and validated.
+
+Points are exact. Every point value of a rulebook is a multiple of ``1 / scale`` (``scale`` is the
+least common denominator of all its per-unit values, caps and thresholds), so scoring counts
+points in integer *units* of ``1 / scale`` and compares totals with the 70-point and 1-point
+minimums exactly. Floats appear only when a unit count is divided by ``scale`` for output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tomllib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RULEBOOK_PATH = Path(__file__).resolve().parent / "rulebooks" / "modern_work.toml"
+
+METRICS = (
+    "NET_CUSTOMER_ADDS",
+    "INTERMEDIATE_CERTIFICATIONS",
+    "ADVANCED_CERTIFICATIONS",
+    "USAGE_GROWTH",
+    "DEPLOYMENTS",
+)
+OPTION_ALL = "ALL"
+
+
+class RulebookError(ValueError):
+    """A rulebook file that cannot be used: says which version and which key is wrong."""
+
+
+def fold(name: str) -> str:
+    """How names (workloads, certifications, association types) are compared."""
+    return name.strip().casefold()
+
+
+@dataclass(frozen=True)
+class PerUnitMetric:
+    per_unit: Fraction
+    max_points: Fraction
+
+
+@dataclass(frozen=True)
+class OptionMetric:
+    max_points: Fraction
+    thresholds: dict[str, Fraction]  # option -> measure that earns max_points
+
+
+@dataclass(frozen=True)
+class Track:
+    name: str
+    seats_min: int
+    seats_max: int | None
+    options: tuple[str, ...]
+    net_customer_adds: PerUnitMetric
+    intermediate_certifications: PerUnitMetric
+    advanced_certifications: PerUnitMetric
+    usage_growth: OptionMetric
+    deployments: OptionMetric
+
+    def max_points(self, metric: str) -> Fraction:
+        return {
+            "NET_CUSTOMER_ADDS": self.net_customer_adds.max_points,
+            "INTERMEDIATE_CERTIFICATIONS": self.intermediate_certifications.max_points,
+            "ADVANCED_CERTIFICATIONS": self.advanced_certifications.max_points,
+            "USAGE_GROWTH": self.usage_growth.max_points,
+            "DEPLOYMENTS": self.deployments.max_points,
+        }[metric]
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    id: str
+    effective_from: dt.date  # first day of a month
+    source: str
+    min_total_points: Fraction
+    min_metric_points: Fraction
+    deployment_active_ratio: Fraction
+    eligible_workloads: tuple[str, ...]  # canonical names, in the rulebook's order
+    association_types: dict[str, str]  # input type (upper case) -> option
+    intermediate_certifications: tuple[str, ...]
+    advanced_certifications: tuple[str, ...]
+    certification_aliases: dict[str, str]  # alias -> canonical name
+    tracks: tuple[Track, ...]
+    scale: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", _scale_of(self))
+
+    # ---- lookups the scoring uses -------------------------------------------------------
+    @property
+    def workload_names(self) -> dict[str, str]:
+        """Folded workload name -> canonical name, for the eligible workloads."""
+        return {fold(w): w for w in self.eligible_workloads}
+
+    @property
+    def certification_levels(self) -> dict[str, str]:
+        """Folded certification name (aliases included) -> "INTERMEDIATE" or "ADVANCED"."""
+        levels = {fold(c): "INTERMEDIATE" for c in self.intermediate_certifications}
+        levels.update({fold(c): "ADVANCED" for c in self.advanced_certifications})
+        for alias, canonical in self.certification_aliases.items():
+            levels[fold(alias)] = levels[fold(canonical)]
+        return levels
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """Every option of every track, first appearance first."""
+        seen: list[str] = []
+        for t in self.tracks:
+            seen.extend(o for o in t.options if o not in seen)
+        return tuple(seen)
+
+    def track(self, name: str) -> Track:
+        for t in self.tracks:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def units(self, points: Fraction) -> int:
+        """Points as an exact whole number of units of 1/scale."""
+        u = points * self.scale
+        assert u.denominator == 1, (points, self.scale)
+        return int(u)
+
+
+@dataclass(frozen=True)
+class Rulebooks:
+    versions: tuple[Rulebook, ...]  # ascending by effective_from
+
+    def for_month(self, month: dt.date) -> Rulebook:
+        """The rulebook in force for scored month ``month``."""
+        first = month.replace(day=1)
+        in_force = [r for r in self.versions if r.effective_from <= first]
+        if not in_force:
+            raise RulebookError(
+                f"no rulebook version is in force for {first:%Y-%m}: the earliest is "
+                f"{self.versions[0].id} from {self.versions[0].effective_from:%Y-%m}"
+            )
+        return in_force[-1]
+
+
+# ---- loading and validation ----------------------------------------------------------------
+
+
+def load_rulebooks(path: str | Path | None = None) -> Rulebooks:
+    path = Path(path) if path is not None else DEFAULT_RULEBOOK_PATH
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RulebookError(f"rulebook {path}: cannot read it: {exc}") from exc
+    versions = raw.get("version")
+    if not isinstance(versions, list) or not versions:
+        raise RulebookError(f"rulebook {path}: no [[version]] entries")
+    books = [_parse_version(v, f"rulebook {path}, version #{i + 1}") for i, v in enumerate(versions)]
+    books.sort(key=lambda b: b.effective_from)
+    for a, b in zip(books, books[1:]):
+        if a.effective_from == b.effective_from:
+            raise RulebookError(
+                f"rulebook {path}: versions {a.id} and {b.id} share effective_from {a.effective_from:%Y-%m}"
+            )
+    ids = [b.id for b in books]
+    if len(set(ids)) != len(ids):
+        raise RulebookError(f"rulebook {path}: version ids repeat: {ids}")
+    return Rulebooks(tuple(books))
+
+
+def _need(d: dict[str, Any], key: str, where: str) -> Any:
+    if key not in d:
+        raise RulebookError(f"{where}: missing key '{key}'")
+    return d[key]
+
+
+def _number(value: Any, where: str, *, positive: bool = True) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RulebookError(f"{where}: {value!r} is not a number")
+    try:
+        f = Fraction(str(value).strip())
+    except (ValueError, ZeroDivisionError) as exc:
+        raise RulebookError(f"{where}: {value!r} is not a number") from exc
+    if f < 0 or (positive and f == 0):
+        raise RulebookError(f"{where}: {value!r} must be {'> 0' if positive else '>= 0'}")
+    return f
+
+
+def _month(value: Any, where: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(str(value), "%Y-%m").date()
+    except ValueError as exc:
+        raise RulebookError(f"{where}: {value!r} is not a month YYYY-MM") from exc
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RulebookError(f"{where}: must be a non-empty list of names")
+    folded = [fold(v) for v in value]
+    if len(set(folded)) != len(folded):
+        raise RulebookError(f"{where}: a name repeats (names compare trimmed and case-folded)")
+    return tuple(v.strip() for v in value)
+
+
+def _per_unit(d: Any, unit_key: str, where: str) -> PerUnitMetric:
+    if not isinstance(d, dict):
+        raise RulebookError(f"{where}: must be a table")
+    return PerUnitMetric(
+        per_unit=_number(_need(d, unit_key, where), f"{where}.{unit_key}"),
+        max_points=_number(_need(d, "max_points", where), f"{where}.max_points"),
+    )
+
+
+def _option_metric(d: Any, options: tuple[str, ...], where: str) -> OptionMetric:
+    if not isinstance(d, dict):
+        raise RulebookError(f"{where}: must be a table")
+    thresholds = _need(d, "thresholds", where)
+    if not isinstance(thresholds, dict) or set(thresholds) != set(options):
+        raise RulebookError(f"{where}.thresholds: must give exactly the track's options {list(options)}")
+    return OptionMetric(
+        max_points=_number(_need(d, "max_points", where), f"{where}.max_points"),
+        thresholds={o: _number(thresholds[o], f"{where}.thresholds.{o}") for o in options},
+    )
+
+
+def _parse_track(t: Any, option_names: set[str], where: str) -> Track:
+    if not isinstance(t, dict):
+        raise RulebookError(f"{where}: must be a table")
+    name = str(_need(t, "name", where))
+    where = f"{where} ({name})"
+    seats_min = _need(t, "seats_min", where)
+    seats_max = t.get("seats_max")
+    if not isinstance(seats_min, int) or seats_min < 1:
+        raise RulebookError(f"{where}.seats_min: must be a whole number >= 1")
+    if seats_max is not None and (not isinstance(seats_max, int) or seats_max < seats_min):
+        raise RulebookError(f"{where}.seats_max: must be a whole number >= seats_min")
+    options = _names(_need(t, "options", where), f"{where}.options")
+    unknown = set(options) - option_names
+    if unknown:
+        raise RulebookError(f"{where}.options: {sorted(unknown)} is no association type's option")
+    return Track(
+        name=name,
+        seats_min=seats_min,
+        seats_max=seats_max,
+        options=options,
+        net_customer_adds=_per_unit(_need(t, "net_customer_adds", where), "per_customer", f"{where}.net_customer_adds"),
+        intermediate_certifications=_per_unit(
+            _need(t, "intermediate_certifications", where), "per_person", f"{where}.intermediate_certifications"
+        ),
+        advanced_certifications=_per_unit(
+            _need(t, "advanced_certifications", where), "per_person", f"{where}.advanced_certifications"
+        ),
+        usage_growth=_option_metric(_need(t, "usage_growth", where), options, f"{where}.usage_growth"),
+        deployments=_option_metric(_need(t, "deployments", where), options, f"{where}.deployments"),
+    )
+
+
+def _parse_version(v: Any, where: str) -> Rulebook:
+    if not isinstance(v, dict):
+        raise RulebookError(f"{where}: must be a table")
+    vid = str(_need(v, "id", where))
+    where = f"{where} (id {vid})"
+    assoc = _need(v, "association_types", where)
+    if not isinstance(assoc, dict) or not assoc or not all(isinstance(o, str) and o for o in assoc.values()):
+        raise RulebookError(f"{where}.association_types: must map each input type to an option name")
+    certs = _need(v, "certifications", where)
+    if not isinstance(certs, dict):
+        raise RulebookError(f"{where}.certifications: must be a table")
+    intermediate = _names(_need(certs, "intermediate", where), f"{where}.certifications.intermediate")
+    advanced = _names(_need(certs, "advanced", where), f"{where}.certifications.advanced")
+    if {fold(c) for c in intermediate} & {fold(c) for c in advanced}:
+        raise RulebookError(f"{where}.certifications: a certification is both intermediate and advanced")
+    aliases = certs.get("aliases", {})
+    known = {fold(c) for c in intermediate + advanced}
+    if not isinstance(aliases, dict) or any(fold(c) not in known for c in aliases.values()):
+        raise RulebookError(f"{where}.certifications.aliases: each alias must name a listed certification")
+    tracks_raw = _need(v, "tracks", where)
+    if not isinstance(tracks_raw, list) or not tracks_raw:
+        raise RulebookError(f"{where}.tracks: must list at least one track")
+    option_names = set(assoc.values())
+    tracks = tuple(_parse_track(t, option_names, f"{where}.tracks[{i}]") for i, t in enumerate(tracks_raw))
+    if len({t.name for t in tracks}) != len(tracks):
+        raise RulebookError(f"{where}.tracks: track names repeat")
+    ratio = _number(_need(v, "deployment_active_ratio", where), f"{where}.deployment_active_ratio")
+    if ratio > 1:
+        raise RulebookError(f"{where}.deployment_active_ratio: must be at most 1")
+    return Rulebook(
+        id=vid,
+        effective_from=_month(_need(v, "effective_from", where), f"{where}.effective_from"),
+        source=str(v.get("source", "")),
+        min_total_points=_number(_need(v, "min_total_points", where), f"{where}.min_total_points"),
+        min_metric_points=_number(_need(v, "min_metric_points", where), f"{where}.min_metric_points", positive=False),
+        deployment_active_ratio=ratio,
+        eligible_workloads=_names(_need(v, "eligible_workloads", where), f"{where}.eligible_workloads"),
+        association_types={k.strip().upper(): o for k, o in assoc.items()},
+        intermediate_certifications=intermediate,
+        advanced_certifications=advanced,
+        certification_aliases={k.strip(): c.strip() for k, c in aliases.items()},
+        tracks=tracks,
+    )
+
+
+def _scale_of(book: Rulebook) -> int:
+    """Least common denominator of every point value the rulebook can produce."""
+    fractions: list[Fraction] = [book.min_total_points, book.min_metric_points]
+    for t in book.tracks:
+        for m in (t.net_customer_adds, t.intermediate_certifications, t.advanced_certifications):
+            fractions += [m.per_unit, m.max_points]
+        for m in (t.usage_growth, t.deployments):
+            fractions.append(m.max_points)
+            fractions += [m.max_points / th for th in m.thresholds.values()]
+    scale = 1
+    for f in fractions:
+        scale = math.lcm(scale, f.denominator)
+    return scale

@@ -1,0 +1,41 @@
+"""Acceptance: the example folder scores exactly as its expected scorecards say."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from scoring.calendar import month_range
+from scoring.scorecards import scorecards
+from scoring.service import score_months
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "small"
+pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="shared/examples/small is not beside the project")
+
+
+def _close(a, b, path=""):
+    if isinstance(b, float) or isinstance(a, float):
+        assert a == pytest.approx(b, abs=1e-6), path
+    elif isinstance(b, dict):
+        assert set(a) >= set(b), path
+        for k in b:
+            _close(a[k], b[k], f"{path}.{k}")
+    elif isinstance(b, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _close(x, y, f"{path}[{i}]")
+    else:
+        assert a == b, path
+
+
+def test_example_scorecards_match_every_field():
+    expected = json.loads((EXAMPLE / "expected-scorecards.json").read_text())
+    scored = score_months(month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1)), directory=EXAMPLE / "data")
+    got = {(c["partnerId"], c["month"]): c for c in scorecards(scored.result)}
+    assert len(got) == len(expected) == 360
+    for e in expected:
+        _close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
+    assert sum(c["attained"] for c in got.values()) == 8
