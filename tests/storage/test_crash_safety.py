@@ -29,10 +29,11 @@ CHILD = textwrap.dedent(
     from pathlib import Path
     from storage import results
     from storage.engines import get_engine
+    from storage.results import write
     from tests.support.synthetic import synthetic_partners, synthetic_results
 
     marker = Path(sys.argv[2])
-    real = results._bulk_insert
+    real = write._bulk_insert
     calls = []
 
     def stalling(conn, spec, df):
@@ -42,7 +43,7 @@ CHILD = textwrap.dedent(
             marker.write_text("mid-write")
             time.sleep(600)
 
-    results._bulk_insert = stalling
+    write._bulk_insert = stalling
     frames = synthetic_results([dt.date(2024, 6, 1)], partners=40, tenants=120, seed=7)
     results.write_results(get_engine(sys.argv[1]), months=[dt.date(2024, 6, 1)], frames=frames,
                           partners=synthetic_partners(frames))

@@ -25,6 +25,7 @@ from scoring import frames as F
 from storage import engines, migrate
 from storage import models as M
 from storage import results as R
+from storage.results import write as W
 from tests.support.synthetic import synthetic_partners, synthetic_results
 
 JAN, FEB, MAR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
@@ -321,7 +322,7 @@ def test_database_error_mid_write_rolls_everything_back(engine, written):
 @pytest.mark.parametrize("fail_in", ["_bulk_insert", "_upsert_partners"])
 def test_failure_after_the_delete_rolls_everything_back(engine, written, monkeypatch, fail_in):
     calls = []
-    real = getattr(R, fail_in)
+    real = getattr(W, fail_in)
     new = synthetic_results([FEB], partners=10, tenants=20, seed=4)
     jan = written["designations"].filter(pl.col("month") == JAN).height
     feb = written["designations"].filter(pl.col("month") == FEB).height
@@ -348,7 +349,7 @@ def test_failure_after_the_delete_rolls_everything_back(engine, written, monkeyp
             raise RuntimeError("boom")
         return real(conn, *args, **kw)
 
-    monkeypatch.setattr(R, fail_in, failing)
+    monkeypatch.setattr(W, fail_in, failing)  # write_results' own steps
     with pytest.raises(RuntimeError, match="boom"):
         R.write_results(
             engine,
