@@ -14,11 +14,15 @@ from collections.abc import Iterable
 import polars as pl
 
 from scoring import frames as F
+from scoring.rulebook import METRICS, OPTION_ALL, OptionMetric, load_rulebooks
 
-TRACK_OPTIONS = {"ENTERPRISE": ("CPOR", "DPOR"), "SMB": ("CPOR", "CSP")}
-METRICS_ALL = ("NET_CUSTOMER_ADDS", "INTERMEDIATE_CERTIFICATIONS", "ADVANCED_CERTIFICATIONS")
-METRICS_OPT = ("USAGE_GROWTH", "DEPLOYMENTS")
-WORKLOADS = ("Exchange Online", "Microsoft Teams", "SharePoint, OneDrive")
+RULEBOOK = load_rulebooks().versions[-1]
+TRACK_OPTIONS = {t.name: t.options for t in RULEBOOK.tracks}
+TRACKS = tuple(TRACK_OPTIONS)
+# metrics scored per option (usage growth, deployments), and those scored once (option ALL)
+METRICS_OPT = tuple(m for m in METRICS if isinstance(getattr(RULEBOOK.tracks[0], m.lower()), OptionMetric))
+METRICS_ALL = tuple(m for m in METRICS if m not in METRICS_OPT)
+WORKLOADS = ("Exchange Online", "Microsoft Teams", "SharePoint, OneDrive")  # awkward text, not rulebook names
 SPECIAL_IDS = ('P,"quoted"', "P-é-ü", "P space")
 
 
@@ -54,12 +58,12 @@ def synthetic_results(
         orient="row",
     )
     mp_keys = pl.DataFrame(
-        [(tr, me, "ALL") for tr in TRACK_OPTIONS for me in METRICS_ALL]
+        [(tr, me, OPTION_ALL) for tr in TRACK_OPTIONS for me in METRICS_ALL]
         + [(tr, me, o) for tr, os in TRACK_OPTIONS.items() for me in METRICS_OPT for o in os],
         schema={"track": pl.String, "metric": pl.String, "option": pl.String},
         orient="row",
     )
-    tracks = pl.DataFrame({"track": list(TRACK_OPTIONS)})
+    tracks = pl.DataFrame({"track": list(TRACKS)})
     pm = m.join(p, how="cross")
     # each partner holds k tenants, distinct per partner: (p * 7 + j) mod n_t
     pt = pm.join(j, how="cross").with_columns(t=(pl.col("p") * 7 + pl.col("j")) % n_t).join(t, on="t")
@@ -76,7 +80,7 @@ def synthetic_results(
         )
     )
     holdings = (
-        pt.join(pl.DataFrame({"option": ["CPOR", "DPOR", "CSP"]}), how="cross")
+        pt.join(pl.DataFrame({"option": list(RULEBOOK.options)}), how="cross")
         .join(pl.DataFrame({"workload": list(WORKLOADS)}), how="cross")
         .filter(_h(seed + 2, "month", "partner_id", "tenant_id", "option", "workload") % 3 != 0)
         .with_columns(h=_h(seed + 3, "month", "partner_id", "tenant_id", "option", "workload"))
@@ -125,7 +129,7 @@ def synthetic_results(
         "month",
         "partner_id",
         attained=pl.col("h") % 4 == 0,
-        best_track=pl.when(pl.col("h") % 2 == 0).then(pl.lit("ENTERPRISE")).otherwise(pl.lit("SMB")),
+        best_track=(pl.col("h") % len(TRACKS)).replace_strict(dict(enumerate(TRACKS)), return_dtype=pl.String),
         score=(pl.col("h") % 1_000_003) / 9.0 * 1e-4,
         rulebook_id=pl.lit(rulebook_id),
     )
