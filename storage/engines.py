@@ -1,34 +1,7 @@
-"""Where the results database is and how to connect to it.
-
-``database_url()`` reads ``PCS_DATABASE_URL`` (default: the SQLite file ``var/pcs.sqlite`` under
-the project root). ``get_engine(url)`` returns one engine per URL *and process*: engines are made
-lazily (never at import) and a forked or spawned worker gets its own, as SQLAlchemy requires for
-multiprocessing ("Using Connection Pools with Multiprocessing or os.fork()").
-
-SQLite connections are set up for one writer and many readers:
-
-* every new DB-API connection runs ``PRAGMA journal_mode=WAL``, ``busy_timeout=30000``,
-  ``synchronous=NORMAL``, ``foreign_keys=ON`` (plus 16 KiB pages for a new file and a
-  64 MiB page cache: ~10% faster bulk writes);
-* the ``sqlite3`` driver's own transaction handling is switched off
-  (``isolation_level = None``; on Python >= 3.12 the ``autocommit`` attribute is left at its
-  default ``LEGACY_TRANSACTION_CONTROL``, which is what makes ``isolation_level`` apply) and
-  SQLAlchemy emits the ``BEGIN`` itself in the ``"begin"`` event. That is the SQLAlchemy 2.1
-  recipe that works on every Python version (``connect_args={"autocommit": False}`` would need
-  Python 3.12 and lets the driver issue a *deferred* BEGIN, which is what we must avoid);
-* that ``BEGIN`` is ``BEGIN IMMEDIATE``: a transaction takes the write lock up front, so it
-  waits on ``busy_timeout`` instead of failing with SQLITE_BUSY when it upgrades from read to
-  write. Read-only work can ask for a plain deferred ``BEGIN`` (it then never waits for a
-  writer, WAL readers see the last committed snapshot) with the execution option
-  ``READ_ONLY``, or use ``get_read_engine(url)`` (the same pool, that option set)::
-
-      with engine.connect().execution_options(**READ_ONLY) as conn: ...
-      with Session(get_read_engine()) as session: ...   # API requests
-
-  Without it, every transaction, reads included, takes the write lock: correct, but readers
-  then wait for a running write (up to ``busy_timeout``) and for each other.
-
-PostgreSQL (``postgresql+psycopg://``) gets a normal engine with ``pool_pre_ping``.
+"""Where the results database is and how to connect to it: ``database_url()``, one engine per URL
+and process (``get_engine``, ``get_read_engine``), SQLite connections set up for one writer and
+many readers (WAL, ``BEGIN IMMEDIATE``; ``READ_ONLY`` for a deferred ``BEGIN``). Why:
+docs/architecture.md, "Storage".
 """
 
 from __future__ import annotations

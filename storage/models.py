@@ -1,25 +1,7 @@
-"""The results tables, as SQLModel classes.
-
-Each result table stores one result frame of ``scoring.frames`` as it is: the same
-columns in the same order (months as DATE on the first of the month, strings, Int64 as BIGINT,
-Float64 as DOUBLE PRECISION, booleans), with the frame's natural key as a composite primary key.
-Every class comes as a ladder: ``XBase`` (the fields, no table; usable as a plain data model) and
-``X`` (the table).
-
-The DDL is owned by Alembic (``storage/migrations``); ``tests/storage/test_results.py`` checks that these
-classes and the migrations agree. Never call ``metadata.create_all`` outside tests.
-
-Indexes beyond the primary keys, for the GraphQL API:
-
-* on SQLite the six result tables are ``WITHOUT ROWID`` (clustered on the primary key); on
-  PostgreSQL they are partitioned by ``LIST (month)``, one partition per month (named
-  ``pcs_partitions.<table>_<YYYY>_<MM>``, made by ``storage.results.write_results``);
-* the primary keys start with ``(month, partner_id, ...)``: a partner's rows of one month, and
-  whole-month deletes, use them;
-* ``(partner_id, month)`` on ``designation``, ``path_score`` and ``metric_point``: a partner's
-  history (a scorecard is built from those three);
-* ``(month, attained, score, partner_id)`` on ``designation``: the designations of a month,
-  filtered on ``attained``, ranked by score (``partner_id`` last, for keyset pagination).
+"""The results tables, as SQLModel classes: each result table stores one result frame of
+``scoring.frames`` as it is (same columns, same order, its natural key as the primary key), as an
+``XBase`` (fields) / ``X`` (table) ladder. The DDL is owned by Alembic (``storage/migrations``);
+never call ``metadata.create_all`` outside tests. Table layouts: docs/architecture.md, "Storage".
 """
 
 from __future__ import annotations
@@ -152,7 +134,7 @@ class MetricPointBase(SQLModel):
 
 class MetricPoint(MetricPointBase, table=True):
     __tablename__ = "metric_point"
-    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)
+    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)  # a partner's history
 
 
 class PathScoreBase(SQLModel):
@@ -166,7 +148,7 @@ class PathScoreBase(SQLModel):
 
 class PathScore(PathScoreBase, table=True):
     __tablename__ = "path_score"
-    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)
+    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)  # a partner's history
 
 
 class DesignationBase(SQLModel):
@@ -181,8 +163,8 @@ class DesignationBase(SQLModel):
 class Designation(DesignationBase, table=True):
     __tablename__ = "designation"
     __table_args__ = (
-        sa.Index(None, "partner_id", "month"),
-        sa.Index(None, "month", "attained", "score", "partner_id"),
+        sa.Index(None, "partner_id", "month"),  # a partner's history
+        sa.Index(None, "month", "attained", "score", "partner_id"),  # a month's ranking, keyset paging
         CLUSTERED,
     )
 

@@ -1,9 +1,6 @@
-"""Partner API tokens: create, list, revoke and look up (the ``pcs token`` command is in
-``pcs.cli.token``).
-
-A token is ``pcs_`` + 43 random URL-safe characters (256 bits). Only its SHA-256 (hex) is stored
-(``api_token.token_hash``); the token itself is printed once, by ``create``. A partner token
-reads that partner alone; the admin token (``PCS_ADMIN_TOKEN``) is not stored anywhere.
+"""Partner API tokens: create, list, revoke and look up. A token is ``pcs_`` + 43 random URL-safe
+characters (256 bits); only its SHA-256 (hex) is stored, and ``create_token`` returns the token
+itself once. A partner token reads that partner alone; the admin token is not stored.
 """
 
 from __future__ import annotations

@@ -1,12 +1,6 @@
-"""Alembic environment of the results database.
-
-The URL comes from, in order: a connection handed over in ``config.attributes["connection"]``
-(what ``storage.migrate`` does), the ``sqlalchemy.url`` option, ``PCS_DATABASE_URL`` / the default
-SQLite file (``storage.engines.database_url``). Engines come from ``storage.engines.get_engine``,
-so SQLite gets WAL and ``BEGIN IMMEDIATE``: the whole upgrade is one transaction on both
-backends (DDL is transactional in SQLite once the driver stops managing transactions), and two
-processes upgrading at once are serialized (SQLite's write lock; an advisory lock on PostgreSQL),
-the second one finding the database already at head.
+"""Alembic environment of the results database: a connection handed over by ``storage.migrate``,
+else the ``sqlalchemy.url`` option, else ``storage.engines.database_url()``. Each upgrade is one
+transaction; concurrent upgrades are serialized (docs/architecture.md, "Storage").
 """
 
 from __future__ import annotations
