@@ -109,53 +109,23 @@ def _episodes(w: World, tenants: pl.DataFrame) -> pl.DataFrame:
         p_on=pl.col("p_on") & (pl.col("first") < 0) & (pl.col("a_start") >= 0) & listed_like,
         p_end=pl.col("a_start") - 1 - pl.col("p_lag"),
     )
-    cols = ["t", "ep", "partner", "type", "start", "end", "incl"]
-    a = d.select(
-        "t",
-        ep=pl.lit(0, pl.UInt8),
-        partner="home",
-        type="a_type",
-        start="a_start",
-        end="a_end",
-        incl=pl.lit("A"),
+    # (episode number, who holds it, the type, first and last month, which inclusion draw applies)
+    episodes = (
+        (d, 0, "home", "a_type", "a_start", "a_end", "A"),
+        (d.filter("t_on"), 1, "home", pl.lit(UPPER_TIER, pl.UInt8), "t_start", "a_churn_end", "A"),
+        (d.filter("b_on"), 2, "b_partner", "b_type", "b_start", "b_end", "B"),
+        (d.filter("c_on"), 3, "c_partner", "c_type", "c_start", pl.lit(NEVER), "A"),
+        (d.filter("p_on"), 4, "p_partner", "c_type", "p_pre", "p_end", "A"),
     )
-    t2 = d.filter("t_on").select(
-        "t",
-        ep=pl.lit(1, pl.UInt8),
-        partner="home",
-        type=pl.lit(UPPER_TIER, pl.UInt8),
-        start="t_start",
-        end="a_churn_end",
-        incl=pl.lit("A"),
+    eps = pl.concat(
+        [
+            rows.select(
+                "t", ep=pl.lit(ep, pl.UInt8), partner=partner, type=type_, start=start, end=end, incl=pl.lit(incl)
+            )
+            for rows, ep, partner, type_, start, end, incl in episodes
+        ],
+        how="vertical_relaxed",
     )
-    b = d.filter("b_on").select(
-        "t",
-        ep=pl.lit(2, pl.UInt8),
-        partner="b_partner",
-        type="b_type",
-        start="b_start",
-        end="b_end",
-        incl=pl.lit("B"),
-    )
-    c = d.filter("c_on").select(
-        "t",
-        ep=pl.lit(3, pl.UInt8),
-        partner="c_partner",
-        type="c_type",
-        start="c_start",
-        end=pl.lit(NEVER),
-        incl=pl.lit("A"),
-    )
-    pred = d.filter("p_on").select(
-        "t",
-        ep=pl.lit(4, pl.UInt8),
-        partner="p_partner",
-        type="c_type",
-        start="p_pre",
-        end="p_end",
-        incl=pl.lit("A"),
-    )
-    eps = pl.concat([x.select(cols) for x in (a, t2, b, c, pred)], how="vertical_relaxed")
     # A tenant that leaves ends its associations with it.
     eps = eps.join(d.select("t", "last"), on="t", how="left", maintain_order="left")
     eps = eps.with_columns(end=pl.min_horizontal("end", "last")).drop("last")
