@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 
 from pcs.generate import GenerateSummary, generate
+from scoring.calendar import add_months, format_month, month_end, parse_month
 from scoring.rulebook import fold, load_rulebooks
 
 PARTNERS, MONTHS, START = 30, 14, "2023-01"
-MONTH_LABELS = [f"{2023 + (i // 12)}-{i % 12 + 1:02d}" for i in range(MONTHS)]
+MONTH_LABELS = [format_month(add_months(parse_month(START), i)) for i in range(MONTHS)]
 RULEBOOK = load_rulebooks().versions[-1]
 ELIGIBLE = {fold(w) for w in RULEBOOK.eligible_workloads}
 TYPES = {t.upper() for t in RULEBOOK.association_types}
@@ -32,8 +33,7 @@ def _read(path: Path) -> pl.DataFrame:
 
 
 def _month_end(label: str) -> dt.date:
-    y, m = map(int, label.split("-"))
-    return dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+    return month_end(parse_month(label))
 
 
 @pytest.fixture(scope="module")
