@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = PROJECT_ROOT / "var"
 DEMO_DATA_DIR = VAR_DIR / "demo-data"
 DEFAULT_SQLITE_PATH = VAR_DIR / "pcs.sqlite"
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 DEFAULT_START_MONTH = dt.date(2024, 1, 1)
 
 # field -> environment variable (interfaces.md fixes the first three)
@@ -57,7 +58,7 @@ class Settings:
             raise ValueError(f"{ENV['api_cache_mb']} must be a number of MiB (0: no cache), not {cache!r}") from None
         start = read("start_month")
         return cls(
-            database_url=read("database_url") or f"sqlite:///{DEFAULT_SQLITE_PATH}",
+            database_url=read("database_url") or DEFAULT_DATABASE_URL,
             data_dir=Path(read("data_dir") or DEMO_DATA_DIR),
             admin_token=read("admin_token") or None,
             start_month=parse_month(start, what=ENV["start_month"]) if start else DEFAULT_START_MONTH,

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
-from pcs.settings import get_settings
+from pcs.settings import DEFAULT_DATABASE_URL, DEFAULT_SQLITE_PATH, get_settings
 
 #: execution option that makes a SQLite transaction start with a deferred ``BEGIN``
 BEGIN_OPTION = "pcs_sqlite_begin"
@@ -33,8 +33,12 @@ _lock = threading.Lock()
 
 
 def database_url() -> str:
-    """The results database URL of the settings (``PCS_DATABASE_URL``, else the project's SQLite file)."""
-    return get_settings().database_url
+    """The results database URL of the settings (``PCS_DATABASE_URL``, else the project's SQLite
+    file, whose folder is created so that any SQLite client can open it)."""
+    url = get_settings().database_url
+    if url == DEFAULT_DATABASE_URL:
+        DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return url
 
 
 def _sqlite_file(url: URL) -> Path | None:
