@@ -16,6 +16,22 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from scoring.calendar import parse_month
+from scoring.names import fold
+
+__all__ = [
+    "DEFAULT_RULEBOOK_PATH",
+    "OPTION_ALL",
+    "OptionMetric",
+    "PerUnitMetric",
+    "Rulebook",
+    "RulebookError",
+    "Rulebooks",
+    "Track",
+    "fold",
+    "load_rulebooks",
+]
+
 DEFAULT_RULEBOOK_PATH = Path(__file__).resolve().parent / "rulebooks" / "modern_work.toml"
 
 METRICS = (
@@ -30,11 +46,6 @@ OPTION_ALL = "ALL"
 
 class RulebookError(ValueError):
     """A rulebook file that cannot be used: says which version and which key is wrong."""
-
-
-def fold(name: str) -> str:
-    """How names (workloads, certifications, association types) are compared."""
-    return name.strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,11 @@ class Rulebooks:
             )
         return in_force[-1]
 
+    @property
+    def association_types(self) -> tuple[str, ...]:
+        """Every input association type of any version, first appearance first."""
+        return tuple(dict.fromkeys(t for book in self.versions for t in book.association_types))
+
 
 # ---- loading and validation ----------------------------------------------------------------
 
@@ -187,7 +203,7 @@ def _number(value: Any, where: str, *, positive: bool = True) -> Fraction:
 
 def _month(value: Any, where: str) -> dt.date:
     try:
-        return dt.datetime.strptime(str(value), "%Y-%m").date()
+        return parse_month(str(value))
     except ValueError as exc:
         raise RulebookError(f"{where}: {value!r} is not a month YYYY-MM") from exc
 
