@@ -34,13 +34,6 @@ __all__ = [
 
 DEFAULT_RULEBOOK_PATH = Path(__file__).resolve().parent / "rulebooks" / "modern_work.toml"
 
-METRICS = (
-    "NET_CUSTOMER_ADDS",
-    "INTERMEDIATE_CERTIFICATIONS",
-    "ADVANCED_CERTIFICATIONS",
-    "USAGE_GROWTH",
-    "DEPLOYMENTS",
-)
 OPTION_ALL = "ALL"
 
 
@@ -71,15 +64,6 @@ class Track:
     advanced_certifications: PerUnitMetric
     usage_growth: OptionMetric
     deployments: OptionMetric
-
-    def max_points(self, metric: str) -> Fraction:
-        return {
-            "NET_CUSTOMER_ADDS": self.net_customer_adds.max_points,
-            "INTERMEDIATE_CERTIFICATIONS": self.intermediate_certifications.max_points,
-            "ADVANCED_CERTIFICATIONS": self.advanced_certifications.max_points,
-            "USAGE_GROWTH": self.usage_growth.max_points,
-            "DEPLOYMENTS": self.deployments.max_points,
-        }[metric]
 
 
 @dataclass(frozen=True)
@@ -319,11 +303,11 @@ def _scale_of(book: Rulebook) -> int:
     """Least common denominator of every point value the rulebook can produce."""
     fractions: list[Fraction] = [book.min_total_points, book.min_metric_points]
     for t in book.tracks:
-        for m in (t.net_customer_adds, t.intermediate_certifications, t.advanced_certifications):
-            fractions += [m.per_unit, m.max_points]
-        for m in (t.usage_growth, t.deployments):
-            fractions.append(m.max_points)
-            fractions += [m.max_points / th for th in m.thresholds.values()]
+        for per_unit in (t.net_customer_adds, t.intermediate_certifications, t.advanced_certifications):
+            fractions += [per_unit.per_unit, per_unit.max_points]
+        for by_option in (t.usage_growth, t.deployments):
+            fractions.append(by_option.max_points)
+            fractions += [by_option.max_points / th for th in by_option.thresholds.values()]
     scale = 1
     for f in fractions:
         scale = math.lcm(scale, f.denominator)

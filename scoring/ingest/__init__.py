@@ -126,14 +126,14 @@ def _stream_months(
 ) -> Iterator[Snapshots]:
     wanted = sorted(files)
 
-    def report(snap: Snapshots, i: int) -> Snapshots:
+    def report(snapshot: Snapshots, i: int) -> Snapshots:
         if progress is not None:
-            (m,) = snap.months
+            (m,) = snapshot.months
             progress(
-                f"read {month_folder(m)}: {snap.usage.height} usage rows, "
-                f"{snap.associations.height} associations ({i}/{len(wanted)})"
+                f"read {month_folder(m)}: {snapshot.usage.height} usage rows, "
+                f"{snapshot.associations.height} associations ({i}/{len(wanted)})"
             )
-        return snap
+        return snapshot
 
     workers = max(1, min(max_workers, len(wanted)))
     if workers == 1:
@@ -145,11 +145,11 @@ def _stream_months(
         ahead = iter(wanted[workers:])
         try:
             for i in range(1, len(wanted) + 1):
-                snap = pending.popleft().result()
+                snapshot = pending.popleft().result()
                 nxt = next(ahead, None)
                 if nxt is not None:
                     pending.append(pool.submit(_read_month, data_dir, nxt, files[nxt]))
-                yield report(snap, i)
+                yield report(snapshot, i)
         finally:  # a failure or an abandoned generator: months not yet started are not read
             for fut in pending:
                 fut.cancel()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -96,7 +98,10 @@ def read_certifications(data_dir: str | Path) -> pl.DataFrame:
 _WORKLOAD_EMPTY = nonempty("workload", key=True, per_value=True)
 
 
-def _usage_plan(table: Table) -> tuple[pl.LazyFrame, list[Check], UniqueKey]:
+_Plan = tuple[pl.LazyFrame, list[Check], UniqueKey]
+
+
+def _usage_plan(table: Table) -> _Plan:
     lf = scan(table, [c for c in USAGE_SCHEMA if c != "month"])
     parsed = {"__paid_seats": integer("paid_seats"), "__active_users": integer("active_users")}
     checks = [
@@ -110,9 +115,7 @@ def _usage_plan(table: Table) -> tuple[pl.LazyFrame, list[Check], UniqueKey]:
     return plan(lf, parsed, checks, extra), checks, unique
 
 
-def _associations_plan(
-    table: Table, month: dt.date, association_types: tuple[str, ...]
-) -> tuple[pl.LazyFrame, list[Check], UniqueKey]:
+def _associations_plan(table: Table, *, month: dt.date, association_types: tuple[str, ...]) -> _Plan:
     lf = scan(table, [c for c in ASSOCIATIONS_SCHEMA if c != "month"])
     end = month_end(month)
     # the date is parsed on every row (Polars caches repeated values); its format is checked
@@ -147,13 +150,14 @@ def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snaps
 
     Association types are output as the rulebook spells them."""
     errors: list[InputError] = []
-    plans = []
-    for table, planner in (
-        (files.usage, lambda: _usage_plan(files.usage)),
-        (files.associations, lambda: _associations_plan(files.associations, month, files.association_types)),
-    ):
+    planners: list[tuple[Table, Callable[[Table], _Plan]]] = [
+        (files.usage, _usage_plan),
+        (files.associations, partial(_associations_plan, month=month, association_types=files.association_types)),
+    ]
+    plans: list[tuple[Table, pl.LazyFrame, list[Check], UniqueKey]] = []
+    for table, planner in planners:
         try:
-            plans.append((table, *planner()))
+            plans.append((table, *planner(table)))
         except InputError as exc:  # bad header: the other file is still validated
             errors.append(exc)
 
