@@ -1,18 +1,8 @@
 """Recommendations: per track, the cheapest set of concrete gains that reaches the designation.
 
-The gains are the rules' own units, each moving one metric by its rulebook value:
-
-- one more person with an intermediate (advanced) certification: +per_person, up to the cap;
-- one more net customer: +per_customer, up to the cap;
-- one more net deployment under option O: +max_points / threshold(O);
-- one more active user of usage growth under option O: +max_points / threshold(O).
-
-Points are computed exactly (``Fraction``) from the metric's current measure, so a negative
-measure (customers lost, users lost) is made up before points grow. Only the best option of a
-metric counts, so a plan adds to at most one option per metric. The plan minimises the total cost
-under ``Costs`` (one unit per person, customer and deployment, and 1/100 per active user by
-default), then the number of units. It is exhaustive over the discrete gains and solves the
-usage-growth gain in closed form, so it is exact. Pure Python and the rulebook: no I/O.
+A gain is one more unit of a metric's measure (person, customer, deployment, active user),
+worth its rulebook points; points are exact. The search is exhaustive over the discrete gains
+and solves usage growth in closed form, so the plan is the cheapest under ``Costs``.
 """
 
 from __future__ import annotations
@@ -31,6 +21,8 @@ from scoring.rulebook import Rulebook, Track
 
 @dataclass(frozen=True)
 class Costs:
+    """The cost of one unit of each kind of measure."""
+
     person: Fraction = Fraction(1)
     customer: Fraction = Fraction(1)
     deployment: Fraction = Fraction(1)
@@ -127,7 +119,12 @@ def _usage_gain(track: Track, measures: Measures, need: Fraction, costs: Costs) 
 
 
 def recommend(book: Rulebook, track_name: str, measures: Measures, costs: Costs | None = None) -> Plan:
-    """The cheapest plan that makes ``track_name`` qualify, from the partner's current measures."""
+    """The cheapest plan that makes ``track_name`` qualify, from the partner's current measures.
+
+    Cheapest: least total cost, then fewest units. A negative measure (customers or users lost)
+    is made up before points grow, and only a metric's best option counts, so a plan adds to
+    at most one option per metric.
+    """
     costs = costs or Costs()
     track = book.track(track_name)
     discrete = [m for m in METRICS if m != usage_growth.NAME]

@@ -1,9 +1,7 @@
 """The scoring rulebook: every constant of the rules, loaded from data and validated.
 
-Points are exact. Every point value of a rulebook is a multiple of ``1 / scale`` (``scale`` is the
-least common denominator of all its per-unit values, caps and thresholds), so scoring counts
-points in integer *units* of ``1 / scale`` and compares totals with the 70-point and 1-point
-minimums exactly. Floats appear only when a unit count is divided by ``scale`` for output.
+``Rulebook.scale`` makes every point value a whole number of units (see docs/architecture.md,
+"Exact points"); errors name the version and key that are wrong.
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
 """What-if simulation of one partner's score in one month, and the status/warnings built on it.
 
-Pure Polars: no web, database or Dagster imports. The simulator restricts the inputs to what
-matters for the partner (its associations in M-12..M, the usage of the tenants it holds and of
-added tenants, its certifications), applies hypothetical changes to copies of those frames and
-scores both with the same ``engine.score``: there is no second copy of the rules.
+The partner's slice of the inputs is changed on copies and scored with the same
+``engine.score`` as the real one: there is no second copy of the rules.
 """
 
 from __future__ import annotations
