@@ -77,8 +77,8 @@ def _per_unit(track: Track, metric: str, option: str) -> tuple[Fraction, Fractio
 
 
 def points(track: Track, metric: str, option: str, value: int) -> Fraction:
-    k, cap = _per_unit(track, metric, option)
-    return capped(value, k, cap)
+    unit_points, cap = _per_unit(track, metric, option)
+    return capped(value, unit_points, cap)
 
 
 def _choices(
@@ -88,11 +88,11 @@ def _choices(
     base = max(points(track, metric, o, measures.get((metric, o), 0)) for o in METRICS[metric].options(track))
     out: list[tuple[Fraction, Fraction, Gain | None]] = [(base, Fraction(0), None)]
     for o in METRICS[metric].options(track):
-        v = measures.get((metric, o), 0)
-        k, cap = _per_unit(track, metric, o)
-        full = max(0, math.ceil(cap / k) - v)  # units that reach the cap
+        now = measures.get((metric, o), 0)
+        unit_points, cap = _per_unit(track, metric, o)
+        full = max(0, math.ceil(cap / unit_points) - now)  # units that reach the cap
         for n in range(1, full + 1):
-            after = max(base, points(track, metric, o, v + n))
+            after = max(base, points(track, metric, o, now + n))
             if after > base:
                 out.append((after, n * costs.of(metric), Gain(metric, o, n, after - base)))
     return out
@@ -106,12 +106,12 @@ def _usage_gain(track: Track, measures: Measures, need: Fraction, costs: Costs) 
         return Fraction(0), None
     best: tuple[Fraction, Gain] | None = None
     for o in track.options:
-        v = measures.get((metric, o), 0)
-        k, cap = _per_unit(track, metric, o)
+        now = measures.get((metric, o), 0)
+        unit_points, cap = _per_unit(track, metric, o)
         if need > cap:
             continue
-        n = max(0, math.ceil(need / k)) - v
-        gain = Gain(metric, o, n, points(track, metric, o, v + n) - base)
+        n = max(0, math.ceil(need / unit_points)) - now
+        gain = Gain(metric, o, n, points(track, metric, o, now + n) - base)
         cost = n * costs.active_user
         if best is None or cost < best[0]:
             best = (cost, gain)
