@@ -83,7 +83,6 @@ def score_each(
     scored = sorted({calendar.month_start(m) for m in months})
     needed = sorted({n for m in scored for n in engine.months_needed(m)})
     needed_by = "scoring " + ", ".join(f"{m:%Y-%m}" for m in scored)
-    rulebooks = rulebooks or load_rulebooks()
     snapshots = ingest.iter_snapshots(directory, needed, progress=progress, needed_by=needed_by, rulebooks=rulebooks)
     certifications = ingest.read_certifications(directory)
     partners = partner_registry(directory, certifications=certifications)
@@ -101,7 +100,7 @@ def score_each(
     if progress:
         progress(f"scoring {len(scored)} month(s) for {partners.height} partners")
     stream.results = engine.score_each(
-        rulebooks=rulebooks,
+        rulebooks=rulebooks or load_rulebooks(),
         months=scored,
         load=load,
         certifications=certifications,

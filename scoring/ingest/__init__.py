@@ -29,7 +29,7 @@ from scoring.ingest.files import (
     month_folder,
 )
 from scoring.ingest.tables import known_partner_ids, read_certifications, read_partners
-from scoring.ingest.tables import read_month_files as _read_month  # looked up at each call: wrappable
+from scoring.ingest.tables import read_month_files as _read_month  # a global here, so callers may wrap it
 from scoring.rulebook import Rulebooks, load_rulebooks
 
 __all__ = [
