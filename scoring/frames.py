@@ -34,7 +34,7 @@ ASSOCIATIONS_SCHEMA = {
     "partner_id": pl.String,
     "tenant_id": pl.String,
     "workload": pl.String,  # as written in the input
-    "association_type": pl.String,  # trimmed, upper case: CPOR, DPOR, CSP_T1, CSP_T2
+    "association_type": pl.String,  # as the rulebook spells it: CPOR, DPOR, CSP_T1, CSP_T2
     "associated_on": pl.Date,
 }
 

@@ -1,18 +1,8 @@
 """Recommendations: per track, the cheapest set of concrete gains that reaches the designation.
 
-The gains are the rules' own units, each moving one metric by its rulebook value:
-
-- one more person with an intermediate (advanced) certification: +per_person, up to the cap;
-- one more net customer: +per_customer, up to the cap;
-- one more net deployment under option O: +max_points / threshold(O);
-- one more active user of usage growth under option O: +max_points / threshold(O).
-
-Points are computed exactly (``Fraction``) from the metric's current measure, so a negative
-measure (customers lost, users lost) is made up before points grow. Only the best option of a
-metric counts, so a plan adds to at most one option per metric. The plan minimises the total cost
-under ``Costs`` (one unit per person, customer and deployment, and 1/100 per active user by
-default), then the number of units. It is exhaustive over the discrete gains and solves the
-usage-growth gain in closed form, so it is exact. Pure Python and the rulebook: no I/O.
+A gain is one more unit of a metric's measure (person, customer, deployment, active user),
+worth its rulebook points; points are exact. The search is exhaustive over the discrete gains
+and solves usage growth in closed form, so the plan is the cheapest under ``Costs``.
 """
 
 from __future__ import annotations
@@ -22,26 +12,31 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from scoring.rulebook import OPTION_ALL, Rulebook, Track
+import polars as pl
 
-PERSON_METRICS = ("INTERMEDIATE_CERTIFICATIONS", "ADVANCED_CERTIFICATIONS")
+from scoring.metrics import METRICS, usage_growth
+from scoring.points import capped, per_unit
+from scoring.rulebook import Rulebook, Track
 
 
 @dataclass(frozen=True)
 class Costs:
+    """The cost of one unit of each kind of measure."""
+
     person: Fraction = Fraction(1)
     customer: Fraction = Fraction(1)
     deployment: Fraction = Fraction(1)
     active_user: Fraction = Fraction(1, 100)
 
     def of(self, metric: str) -> Fraction:
+        """The cost of one unit of ``metric``'s measure."""
+        unit = METRICS[metric].unit
         return {
-            "INTERMEDIATE_CERTIFICATIONS": self.person,
-            "ADVANCED_CERTIFICATIONS": self.person,
-            "NET_CUSTOMER_ADDS": self.customer,
-            "DEPLOYMENTS": self.deployment,
-            "USAGE_GROWTH": self.active_user,
-        }[metric]
+            "person": self.person,
+            "customer": self.customer,
+            "deployment": self.deployment,
+            "active_user": self.active_user,
+        }[unit]
 
 
 @dataclass(frozen=True)
@@ -52,13 +47,7 @@ class Gain:
     points: Fraction  # the metric's points after the gain minus before
 
     def describe(self) -> str:
-        noun = {
-            "INTERMEDIATE_CERTIFICATIONS": "intermediate-certified person",
-            "ADVANCED_CERTIFICATIONS": "advanced-certified person",
-            "NET_CUSTOMER_ADDS": "net new customer",
-            "DEPLOYMENTS": f"{self.option} deployment",
-            "USAGE_GROWTH": f"active user under {self.option}",
-        }[self.metric]
+        noun = METRICS[self.metric].noun.format(option=self.option)
         plural = "s" if self.units != 1 else ""
         return f"{self.units} more {noun}{plural} (+{float(self.points):g})"
 
@@ -83,37 +72,27 @@ Measures = dict[tuple[str, str], int]
 
 def _per_unit(track: Track, metric: str, option: str) -> tuple[Fraction, Fraction]:
     """(points per unit, cap) of one metric option."""
-    if metric == "NET_CUSTOMER_ADDS":
-        return track.net_customer_adds.per_unit, track.net_customer_adds.max_points
-    if metric == "INTERMEDIATE_CERTIFICATIONS":
-        return track.intermediate_certifications.per_unit, track.intermediate_certifications.max_points
-    if metric == "ADVANCED_CERTIFICATIONS":
-        return track.advanced_certifications.per_unit, track.advanced_certifications.max_points
-    m = track.usage_growth if metric == "USAGE_GROWTH" else track.deployments
-    return m.max_points / m.thresholds[option], m.max_points
+    rule = METRICS[metric].rule(track)
+    return per_unit(rule, option), rule.max_points
 
 
 def points(track: Track, metric: str, option: str, value: int) -> Fraction:
-    k, cap = _per_unit(track, metric, option)
-    return min(max(value, 0) * k, cap)
-
-
-def _options(track: Track, metric: str) -> tuple[str, ...]:
-    return track.options if metric in ("USAGE_GROWTH", "DEPLOYMENTS") else (OPTION_ALL,)
+    unit_points, cap = _per_unit(track, metric, option)
+    return capped(value, unit_points, cap)
 
 
 def _choices(
     track: Track, metric: str, measures: Measures, costs: Costs
 ) -> list[tuple[Fraction, Fraction, Gain | None]]:
     """Every useful (points after, cost, gain) of a discrete metric: none, or n units on one option."""
-    base = max(points(track, metric, o, measures.get((metric, o), 0)) for o in _options(track, metric))
+    base = max(points(track, metric, o, measures.get((metric, o), 0)) for o in METRICS[metric].options(track))
     out: list[tuple[Fraction, Fraction, Gain | None]] = [(base, Fraction(0), None)]
-    for o in _options(track, metric):
-        v = measures.get((metric, o), 0)
-        k, cap = _per_unit(track, metric, o)
-        full = max(0, math.ceil(cap / k) - v)  # units that reach the cap
+    for o in METRICS[metric].options(track):
+        now = measures.get((metric, o), 0)
+        unit_points, cap = _per_unit(track, metric, o)
+        full = max(0, math.ceil(cap / unit_points) - now)  # units that reach the cap
         for n in range(1, full + 1):
-            after = max(base, points(track, metric, o, v + n))
+            after = max(base, points(track, metric, o, now + n))
             if after > base:
                 out.append((after, n * costs.of(metric), Gain(metric, o, n, after - base)))
     return out
@@ -121,18 +100,18 @@ def _choices(
 
 def _usage_gain(track: Track, measures: Measures, need: Fraction, costs: Costs) -> tuple[Fraction, Gain | None] | None:
     """Cheapest usage-growth gain that brings the metric to ``need`` points (None: impossible)."""
-    metric = "USAGE_GROWTH"
+    metric = usage_growth.NAME
     base = max(points(track, metric, o, measures.get((metric, o), 0)) for o in track.options)
     if base >= need:
         return Fraction(0), None
     best: tuple[Fraction, Gain] | None = None
     for o in track.options:
-        v = measures.get((metric, o), 0)
-        k, cap = _per_unit(track, metric, o)
+        now = measures.get((metric, o), 0)
+        unit_points, cap = _per_unit(track, metric, o)
         if need > cap:
             continue
-        n = max(0, math.ceil(need / k)) - v
-        gain = Gain(metric, o, n, points(track, metric, o, v + n) - base)
+        n = max(0, math.ceil(need / unit_points)) - now
+        gain = Gain(metric, o, n, points(track, metric, o, now + n) - base)
         cost = n * costs.active_user
         if best is None or cost < best[0]:
             best = (cost, gain)
@@ -140,13 +119,18 @@ def _usage_gain(track: Track, measures: Measures, need: Fraction, costs: Costs) 
 
 
 def recommend(book: Rulebook, track_name: str, measures: Measures, costs: Costs | None = None) -> Plan:
-    """The cheapest plan that makes ``track_name`` qualify, from the partner's current measures."""
+    """The cheapest plan that makes ``track_name`` qualify, from the partner's current measures.
+
+    Cheapest: least total cost, then fewest units. A negative measure (customers or users lost)
+    is made up before points grow, and only a metric's best option counts, so a plan adds to
+    at most one option per metric.
+    """
     costs = costs or Costs()
     track = book.track(track_name)
-    discrete = ("NET_CUSTOMER_ADDS", *PERSON_METRICS, "DEPLOYMENTS")
+    discrete = [m for m in METRICS if m != usage_growth.NAME]
     per_metric = {m: _choices(track, m, measures, costs) for m in discrete}
     before = {m: per_metric[m][0][0] for m in discrete}
-    usage_now = max(points(track, "USAGE_GROWTH", o, measures.get(("USAGE_GROWTH", o), 0)) for o in track.options)
+    usage_now = max(points(track, usage_growth.NAME, o, measures.get((usage_growth.NAME, o), 0)) for o in track.options)
     total_before = sum(before.values()) + usage_now
     best: Plan | None = None
     for combo in itertools.product(*(per_metric[m] for m in discrete)):
@@ -166,7 +150,7 @@ def recommend(book: Rulebook, track_name: str, measures: Measures, costs: Costs 
     return best or Plan(track_name, False, total_before=total_before, total_after=total_before)
 
 
-def measures_of(metric_points, partner_id: str, track: str) -> Measures:
+def measures_of(metric_points: pl.DataFrame, partner_id: str, track: str) -> Measures:
     """The current measures of one partner and track from a ``metric_points`` frame (one month)."""
     rows = metric_points.filter((metric_points["partner_id"] == partner_id) & (metric_points["track"] == track))
     return {(r["metric"], r["option"]): int(r["value"]) for r in rows.iter_rows(named=True)}

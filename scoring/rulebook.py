@@ -1,9 +1,7 @@
 """The scoring rulebook: every constant of the rules, loaded from data and validated.
 
-Points are exact. Every point value of a rulebook is a multiple of ``1 / scale`` (``scale`` is the
-least common denominator of all its per-unit values, caps and thresholds), so scoring counts
-points in integer *units* of ``1 / scale`` and compares totals with the 70-point and 1-point
-minimums exactly. Floats appear only when a unit count is divided by ``scale`` for output.
+``Rulebook.scale`` makes every point value a whole number of units (see docs/architecture.md,
+"Exact points"); errors name the version and key that are wrong.
 """
 
 from __future__ import annotations
@@ -16,25 +14,29 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from scoring.calendar import parse_month
+from scoring.names import fold
+
+__all__ = [
+    "DEFAULT_RULEBOOK_PATH",
+    "OPTION_ALL",
+    "OptionMetric",
+    "PerUnitMetric",
+    "Rulebook",
+    "RulebookError",
+    "Rulebooks",
+    "Track",
+    "fold",
+    "load_rulebooks",
+]
+
 DEFAULT_RULEBOOK_PATH = Path(__file__).resolve().parent / "rulebooks" / "modern_work.toml"
 
-METRICS = (
-    "NET_CUSTOMER_ADDS",
-    "INTERMEDIATE_CERTIFICATIONS",
-    "ADVANCED_CERTIFICATIONS",
-    "USAGE_GROWTH",
-    "DEPLOYMENTS",
-)
 OPTION_ALL = "ALL"
 
 
 class RulebookError(ValueError):
     """A rulebook file that cannot be used: says which version and which key is wrong."""
-
-
-def fold(name: str) -> str:
-    """How names (workloads, certifications, association types) are compared."""
-    return name.strip().casefold()
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,6 @@ class Track:
     advanced_certifications: PerUnitMetric
     usage_growth: OptionMetric
     deployments: OptionMetric
-
-    def max_points(self, metric: str) -> Fraction:
-        return {
-            "NET_CUSTOMER_ADDS": self.net_customer_adds.max_points,
-            "INTERMEDIATE_CERTIFICATIONS": self.intermediate_certifications.max_points,
-            "ADVANCED_CERTIFICATIONS": self.advanced_certifications.max_points,
-            "USAGE_GROWTH": self.usage_growth.max_points,
-            "DEPLOYMENTS": self.deployments.max_points,
-        }[metric]
 
 
 @dataclass(frozen=True)
@@ -141,6 +134,11 @@ class Rulebooks:
             )
         return in_force[-1]
 
+    @property
+    def association_types(self) -> tuple[str, ...]:
+        """Every input association type of any version, first appearance first."""
+        return tuple(dict.fromkeys(t for book in self.versions for t in book.association_types))
+
 
 # ---- loading and validation ----------------------------------------------------------------
 
@@ -187,7 +185,7 @@ def _number(value: Any, where: str, *, positive: bool = True) -> Fraction:
 
 def _month(value: Any, where: str) -> dt.date:
     try:
-        return dt.datetime.strptime(str(value), "%Y-%m").date()
+        return parse_month(str(value))
     except ValueError as exc:
         raise RulebookError(f"{where}: {value!r} is not a month YYYY-MM") from exc
 
@@ -303,11 +301,11 @@ def _scale_of(book: Rulebook) -> int:
     """Least common denominator of every point value the rulebook can produce."""
     fractions: list[Fraction] = [book.min_total_points, book.min_metric_points]
     for t in book.tracks:
-        for m in (t.net_customer_adds, t.intermediate_certifications, t.advanced_certifications):
-            fractions += [m.per_unit, m.max_points]
-        for m in (t.usage_growth, t.deployments):
-            fractions.append(m.max_points)
-            fractions += [m.max_points / th for th in m.thresholds.values()]
+        for per_unit in (t.net_customer_adds, t.intermediate_certifications, t.advanced_certifications):
+            fractions += [per_unit.per_unit, per_unit.max_points]
+        for by_option in (t.usage_growth, t.deployments):
+            fractions.append(by_option.max_points)
+            fractions += [by_option.max_points / th for th in by_option.thresholds.values()]
     scale = 1
     for f in fractions:
         scale = math.lcm(scale, f.denominator)

@@ -5,26 +5,30 @@ Used by `pcs score --json`, the acceptance test and anything else that wants pla
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import polars as pl
 
 from scoring.engine import ScoreResult
-from scoring.rulebook import METRICS
+from scoring.metrics import METRICS
+
+Card = dict[str, Any]
 
 
-def scorecards(result: ScoreResult) -> list[dict]:
+def scorecards(result: ScoreResult) -> list[Card]:
     """One dict per (partner, month): paths in track order, metrics in the enum's order."""
     track_order = {t: i for i, t in enumerate(result.path_scores["track"].unique(maintain_order=True))}
-    metric_order = {m: i for i, m in enumerate(METRICS)}
-    options: dict[tuple, list[dict]] = {}
-    winners: dict[tuple, dict] = {}
+    options: dict[tuple[str, dt.date, str, str], list[Card]] = {}
+    winners: dict[tuple[str, dt.date, str, str], Card] = {}
     for r in result.metric_points.iter_rows(named=True):
         key = (r["partner_id"], r["month"], r["track"], r["metric"])
         options.setdefault(key, []).append({"option": r["option"], "value": float(r["value"]), "points": r["points"]})
         if r["is_winner"]:
             winners[key] = r
-    paths: dict[tuple, list[dict]] = {}
+    paths: dict[tuple[str, dt.date], list[Card]] = {}
     for r in result.path_scores.iter_rows(named=True):
-        key = (r["partner_id"], r["month"])
+        path_key = (r["partner_id"], r["month"])
         metrics = [
             {
                 "metric": m,
@@ -34,15 +38,15 @@ def scorecards(result: ScoreResult) -> list[dict]:
                 "option": w["option"],
                 "options": options[(r["partner_id"], r["month"], r["track"], m)],
             }
-            for m in sorted(METRICS, key=metric_order.get)
+            for m in METRICS
             if (w := winners.get((r["partner_id"], r["month"], r["track"], m)))
         ]
-        paths.setdefault(key, []).append(
+        paths.setdefault(path_key, []).append(
             {"track": r["track"], "total": r["total"], "qualifies": r["qualifies"], "metrics": metrics}
         )
     out = []
     for r in result.designations.sort("month", "partner_id").iter_rows(named=True):
-        key = (r["partner_id"], r["month"])
+        path_key = (r["partner_id"], r["month"])
         out.append(
             {
                 "partnerId": r["partner_id"],
@@ -50,7 +54,7 @@ def scorecards(result: ScoreResult) -> list[dict]:
                 "attained": r["attained"],
                 "bestTrack": r["best_track"],
                 "score": r["score"],
-                "paths": sorted(paths[key], key=lambda p: track_order.get(p["track"], 99)),
+                "paths": sorted(paths[path_key], key=lambda p: track_order.get(p["track"], 99)),
             }
         )
     return out

@@ -83,7 +83,7 @@ def score_each(
     scored = sorted({calendar.month_start(m) for m in months})
     needed = sorted({n for m in scored for n in engine.months_needed(m)})
     needed_by = "scoring " + ", ".join(f"{m:%Y-%m}" for m in scored)
-    snapshots = ingest.iter_snapshots(directory, needed, progress=progress, needed_by=needed_by)
+    snapshots = ingest.iter_snapshots(directory, needed, progress=progress, needed_by=needed_by, rulebooks=rulebooks)
     certifications = ingest.read_certifications(directory)
     partners = partner_registry(directory, certifications=certifications)
     stream = MonthStream(scored, partners, iter(()))

@@ -1,9 +1,7 @@
 """What-if simulation of one partner's score in one month, and the status/warnings built on it.
 
-Pure Polars: no web, database or Dagster imports. The simulator restricts the inputs to what
-matters for the partner (its associations in M-12..M, the usage of the tenants it holds and of
-added tenants, its certifications), applies hypothetical changes to copies of those frames and
-scores both with the same ``engine.score``: there is no second copy of the rules.
+The partner's slice of the inputs is changed on copies and scored with the same
+``engine.score`` as the real one: there is no second copy of the rules.
 """
 
 from __future__ import annotations
@@ -18,14 +16,13 @@ import polars as pl
 from scoring import calendar, engine, ingest
 from scoring.engine import ScoreResult
 from scoring.frames import ASSOCIATIONS_SCHEMA, CERTIFICATIONS_SCHEMA, USAGE_SCHEMA, Snapshots
-from scoring.rulebook import Rulebook, Rulebooks, fold
+from scoring.metrics.certifications import certification_active
+from scoring.names import canonical, fold
+from scoring.rulebook import Rulebook, Rulebooks
 
 Level = Literal["INTERMEDIATE", "ADVANCED"]
-Option = Literal["CPOR", "DPOR", "CSP"]
 
 LONG_AGO = dt.date(2000, 1, 1)
-# the association type written for an added customer of each option
-OPTION_TYPE = {"CPOR": "CPOR", "DPOR": "DPOR", "CSP": "CSP_T1"}
 
 
 # ---- changes ---------------------------------------------------------------------------------
@@ -55,7 +52,7 @@ class AddCustomer:
 
     seats: int
     active_users: int
-    option: Option = "CPOR"
+    option: str = "CPOR"  # an option of the rulebook
     workloads: tuple[str, ...] | list[str] = ("Exchange",)
     tenant_id: str | None = None
     associated_on: dt.date | None = None
@@ -75,7 +72,7 @@ class LoseAssociation:
     """Drop the partner's month-M associations on a tenant (of one option, or all)."""
 
     tenant_id: str
-    option: Option | None = None
+    option: str | None = None
 
 
 Change = AddCertifiedPersons | RemoveCertifiedPersons | AddCustomer | ChangeActiveUsers | LoseAssociation
@@ -134,7 +131,7 @@ def _score(rulebooks: Rulebooks, partner_id: str, month: dt.date, inputs: Partne
 
 def _counted_persons(book: Rulebook, certs: pl.DataFrame, level: str, month: dt.date) -> list[str]:
     levels = book.certification_levels
-    rows = certs.filter(engine.certification_active(calendar.month_end(month)))
+    rows = certs.filter(certification_active(calendar.month_end(month)))
     return sorted({p for p, c in rows.select("person_id", "certification").iter_rows() if levels.get(fold(c)) == level})
 
 
@@ -144,6 +141,9 @@ def apply_changes(
     """Copies of the partner's frames with the hypothetical changes applied, in order."""
     usage, assoc, certs = inputs.snapshots.usage, inputs.snapshots.associations, inputs.certifications
     type_option = book.association_types
+    option_type: dict[str, str] = {}  # the association type written for an added customer of each option
+    for association_type, option in type_option.items():
+        option_type.setdefault(option, association_type)
     added_customers = 0
     added_persons = 0
     for ch in changes:
@@ -160,11 +160,11 @@ def apply_changes(
             if ch.level not in ("INTERMEDIATE", "ADVANCED") or ch.count < 0:
                 raise ValueError(f"bad change: {ch}")
             persons = _counted_persons(book, certs, ch.level, month)[: ch.count]
-            names = [k for k, v in book.certification_levels.items() if v == ch.level]
-            is_level = pl.col("certification").str.strip_chars().str.to_lowercase().is_in(names)
+            of_level = {k: v for k, v in book.certification_levels.items() if v == ch.level}
+            is_level = canonical("certification", certs, of_level).is_not_null()
             certs = certs.filter(~(pl.col("person_id").is_in(persons) & is_level))
         elif isinstance(ch, AddCustomer):
-            if ch.option not in OPTION_TYPE or ch.seats < 0 or ch.active_users < 0 or not ch.workloads:
+            if ch.option not in option_type or ch.seats < 0 or ch.active_users < 0 or not ch.workloads:
                 raise ValueError(f"bad change: {ch}")
             added_customers += 1
             tenant = ch.tenant_id or f"simulated-customer-{added_customers}"
@@ -185,7 +185,7 @@ def apply_changes(
                 [
                     assoc,
                     pl.DataFrame(
-                        [(month, partner_id, tenant, w, OPTION_TYPE[ch.option], on) for w in ch.workloads],
+                        [(month, partner_id, tenant, w, option_type[ch.option], on) for w in ch.workloads],
                         schema=ASSOCIATIONS_SCHEMA,
                         orient="row",
                     ),
@@ -197,7 +197,7 @@ def apply_changes(
             target = (
                 (pl.col("month") == month)
                 & (pl.col("tenant_id") == ch.tenant_id)
-                & (pl.col("workload").str.strip_chars().str.to_lowercase() == fold(ch.workload))
+                & canonical("workload", usage, {fold(ch.workload): ch.workload}).is_not_null()
             )
             if usage.filter(target).height:
                 usage = usage.with_columns(

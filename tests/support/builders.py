@@ -15,7 +15,7 @@ RULEBOOKS = load_rulebooks()
 
 
 def month(s: str) -> dt.date:
-    return dt.datetime.strptime(s, "%Y-%m").date()
+    return calendar.parse_month(s)
 
 
 def day(s: str) -> dt.date:

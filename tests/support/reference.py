@@ -11,7 +11,8 @@ from collections import defaultdict
 from fractions import Fraction
 
 from scoring.calendar import add_months
-from scoring.rulebook import Rulebook, fold
+from scoring.names import fold
+from scoring.rulebook import Rulebook
 
 
 def _month_end(m: dt.date) -> dt.date:
