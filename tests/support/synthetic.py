@@ -14,13 +14,14 @@ from collections.abc import Iterable
 import polars as pl
 
 from scoring import frames as F
-from scoring.rulebook import METRICS, OPTION_ALL, OptionMetric, load_rulebooks
+from scoring.metrics import METRICS
+from scoring.rulebook import OPTION_ALL, load_rulebooks
 
 RULEBOOK = load_rulebooks().versions[-1]
 TRACK_OPTIONS = {t.name: t.options for t in RULEBOOK.tracks}
 TRACKS = tuple(TRACK_OPTIONS)
 # metrics scored per option (usage growth, deployments), and those scored once (option ALL)
-METRICS_OPT = tuple(m for m in METRICS if isinstance(getattr(RULEBOOK.tracks[0], m.lower()), OptionMetric))
+METRICS_OPT = tuple(m for m in METRICS if METRICS[m].options(RULEBOOK.tracks[0]) != (OPTION_ALL,))
 METRICS_ALL = tuple(m for m in METRICS if m not in METRICS_OPT)
 WORKLOADS = ("Exchange Online", "Microsoft Teams", "SharePoint, OneDrive")  # awkward text, not rulebook names
 SPECIAL_IDS = ('P,"quoted"', "P-é-ü", "P space")
