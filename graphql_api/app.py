@@ -34,7 +34,6 @@ from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from graphql_api import db
 from graphql_api.auth import (
     ADMIN,
     Unauthorized,
@@ -47,7 +46,8 @@ from graphql_api.auth import (
 from graphql_api.cache import ResponseCache, SqliteChangeCounter, sqlite_file
 from graphql_api.config import ApiSettings
 from graphql_api.context import Budget, Context
-from graphql_api.db import RequestDB
+from graphql_api.db.request import RequestDB
+from graphql_api.db.versions import snapshot_state
 from graphql_api.loaders import Loaders
 from graphql_api.schema import build_schema
 from graphql_api.services import Services
@@ -175,7 +175,7 @@ class PcsGraphQL(GraphQL):
                 if key is not None and self.backend == "postgresql":
                     # a miss: the answer is computed in the request's snapshot and stored under
                     # the version read there (the version read first may be older by now)
-                    version, _ = await rdb.run(db.snapshot_state, None)
+                    version, _ = await rdb.run(snapshot_state, None)
                 context = self.new_context(viewer, rdb)
                 try:
                     response = await GraphQL.run(self, request, context=context)

@@ -13,7 +13,8 @@ import polars as pl
 from sqlalchemy import Engine
 
 from graphql_api.config import ApiSettings
-from graphql_api.db import PgVersionReader, connection_slots
+from graphql_api.db.request import connection_slots
+from graphql_api.db.versions import PgVersionReader
 from scoring import ingest
 from scoring.frames import CERTIFICATIONS_SCHEMA
 from scoring.rulebook import Rulebook, RulebookError, Rulebooks, load_rulebooks
@@ -63,7 +64,7 @@ class Services:
         self.rulebooks: Rulebooks = load_rulebooks()
         self._rulebooks_by_id = {r.id: r for r in self.rulebooks.versions}
         self.certifications = CertificationsFile(settings.data_dir)
-        # requests holding a connection at once (see db.RequestDB): the pool's persistent
+        # requests holding a connection at once (see db.request.RequestDB): the pool's persistent
         # connections. Not its overflow: an overflow connection is closed when it goes back to a
         # full pool, so steady concurrency above the pool's size opens a connection per request
         # (SQLite: its PRAGMAs and an empty page cache each time; PostgreSQL: a new backend).
@@ -74,9 +75,9 @@ class Services:
         self._gate: asyncio.Semaphore | None = None
         threads = settings.db_threads
         self.db_threads = self.engine.dialect.name != "sqlite" if threads is None else threads
-        # the driver calls' threads: one per request that may hold a connection (see db.RequestDB)
+        # the driver calls' threads: one per request that may hold a connection (see db.request.RequestDB)
         self.executor = ThreadPoolExecutor(max_workers=self.connection_slots + 1, thread_name_prefix="pcs-db")
-        # PostgreSQL with the response cache: the data version's own connection (graphql_api.cache)
+        # PostgreSQL with the response cache: the data version's own connection (docs/architecture.md, "Response cache")
         self.versions = PgVersionReader(self.engine, self.executor) if pg and settings.cache_mb > 0 else None
 
     @property
