@@ -22,31 +22,22 @@ class Budget:
         # what-if scorings: a simulation costs 1, an at-risk search 50 (so one search and 49 simulations at most)
         self.rescorings = rescorings
 
+    def _charge(self, kind: str, n: int, what: str) -> None:
+        left = getattr(self, kind) - n
+        setattr(self, kind, left)
+        if left < 0:
+            raise UserError(f"Query too large: it would {what}", code="QUERY_TOO_LARGE")
+
     def charge_rescorings(self, n: int) -> None:
-        self.rescorings -= n
-        if self.rescorings < 0:
-            raise UserError(
-                "Query too large: it would run too many what-if scorings (simulate, warnings of an "
-                "attaining month). Ask for fewer.",
-                code="QUERY_TOO_LARGE",
-            )
+        self._charge(
+            "rescorings", n, "run too many what-if scorings (simulate, warnings of an attaining month). Ask for fewer."
+        )
 
     def charge_scorecards(self, n: int) -> None:
-        self.scorecards -= n
-        if self.scorecards < 0:
-            raise UserError(
-                "Query too large: it would return too many scorecards. Ask for fewer partners "
-                "or a narrower from/to range.",
-                code="QUERY_TOO_LARGE",
-            )
+        self._charge("scorecards", n, "return too many scorecards. Ask for fewer partners or a narrower from/to range.")
 
     def charge_customers(self, n: int) -> None:
-        self.customers -= n
-        if self.customers < 0:
-            raise UserError(
-                "Query too large: it would return too many customer rows. Ask for fewer.",
-                code="QUERY_TOO_LARGE",
-            )
+        self._charge("customers", n, "return too many customer rows. Ask for fewer.")
 
 
 @dataclass

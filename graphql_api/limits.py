@@ -85,10 +85,8 @@ def _alias_rule(limit: int) -> type:
 
 
 class DepthLimiter(QueryDepthLimiter):
-    """``QueryDepthLimiter`` (a new instance per request) whose validation rule class is made
-    once per limit: the stock one makes a new rule class per instance, which gives every
-    request a different rule tuple and so defeats ``ValidationCache``. The rule classes are
-    stateless (graphql-core instantiates them per validation), so sharing them is safe."""
+    """``QueryDepthLimiter`` (a new instance per request) whose stateless rule class is made once
+    per limit, so ``ValidationCache`` keeps working."""
 
     def __init__(self, max_depth: int) -> None:
         AddValidationRules.__init__(self, [_depth_rule(max_depth)])

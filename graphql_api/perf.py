@@ -63,13 +63,10 @@ def fast_resolvers(built: strawberry.Schema) -> int:
 
 
 class LeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution with a short way for the plain leaf fields ``fast_resolvers``
-    marked (an attribute holding a scalar or an enum, no arguments): read the attribute and
-    serialize it, without the resolve info, argument coercion, awaitable checks and completion
-    graphql-core spends on every field (~3/4 of the server time of a 100-scorecard page is
-    graphql-core's, most of its fields such leaves). Anything unusual (a null for a non-null
-    field, a value that does not serialize, an exception, a field middleware) takes
-    graphql-core's own way, which gives the same value or the same error as without this."""
+    """graphql-core's execution with a short way for the leaf fields ``fast_resolvers`` marked:
+    read the attribute and serialize it. Anything unusual (a null for a non-null field, a value
+    that does not serialize, an exception, field middleware) takes graphql-core's own way, which
+    gives the same value or the same error as without this."""
 
     def execute_field(self, parent_type: Any, source: Any, field_nodes: list, path: Any) -> Any:
         field_def = parent_type.fields.get(field_nodes[0].name.value)

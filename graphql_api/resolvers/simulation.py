@@ -78,24 +78,25 @@ def _unavailable(exc: Exception) -> UserError:
     )
 
 
-def _inputs(ctx: Context, partner_id: str, month: dt.date) -> sim.PartnerInputs:
+def _inputs(ctx: Context, partner_id: str, month: dt.date) -> dict[str, Any]:
+    """The keyword arguments of ``sim.simulate`` and ``sim.customers_at_risk`` for the partner's month."""
     try:
-        return sim.load_partner_inputs(ctx.services.certifications.data_dir, partner_id, month)
+        inputs = sim.load_partner_inputs(ctx.services.certifications.data_dir, partner_id, month)
     except (InputError, OSError) as exc:
         raise _unavailable(exc) from None
+    return {
+        "partner_id": partner_id,
+        "month": month,
+        "snapshots": inputs.snapshots,
+        "certifications": inputs.certifications,
+        "rulebooks": ctx.services.rulebooks,
+    }
 
 
 def build_simulation(ctx: Context, partner_id: str, month: dt.date, changes: list[sim.Change]) -> SimulationRows:
     inputs = _inputs(ctx, partner_id, month)
     try:
-        res = sim.simulate(
-            partner_id=partner_id,
-            month=month,
-            snapshots=inputs.snapshots,
-            certifications=inputs.certifications,
-            rulebooks=ctx.services.rulebooks,
-            changes=changes,
-        )
+        res = sim.simulate(**inputs, changes=changes)
     except RulebookError as exc:
         raise _unavailable(exc) from None
     except ValueError as exc:  # a change that cannot apply (e.g. an added tenant that already exists)
@@ -157,13 +158,5 @@ def build_warnings(ctx: Context, partner_id: str, month: dt.date, attained: bool
     ]
     at_risk: list[sim.CustomerAtRisk] = []
     if attained:
-        inputs = _inputs(ctx, partner_id, month)
-        at_risk = sim.customers_at_risk(
-            partner_id=partner_id,
-            month=month,
-            snapshots=inputs.snapshots,
-            certifications=inputs.certifications,
-            rulebooks=ctx.services.rulebooks,
-            limit=AT_RISK_LIMIT,
-        )
+        at_risk = sim.customers_at_risk(**_inputs(ctx, partner_id, month), limit=AT_RISK_LIMIT)
     return Warnings(expiring, at_risk)
