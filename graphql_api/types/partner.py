@@ -1,5 +1,5 @@
 """``Partner`` and ``Scorecard`` (each reaches the other, so they share a module) and their
-connections. Every resolving field hands over to ``graphql_api.resolvers.partner``."""
+connections. Their resolving fields hand over to ``graphql_api.resolvers``."""
 
 from __future__ import annotations
 
