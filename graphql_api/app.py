@@ -1,21 +1,7 @@
-"""The ASGI app: ``create_app(settings)`` -> Starlette app serving ``/graphql``.
-
-- ``GET /graphql`` from a browser (``Accept: text/html``, no ``query`` parameter) returns the
-  GraphiQL page, which needs no token; every query (GET or POST) needs
-  ``Authorization: Bearer <token>``; without a valid one the answer is HTTP 401 with a JSON
-  ``errors`` list and no ``data``.
-- ``PCS_ADMIN_TOKEN`` is the admin (compared with ``hmac.compare_digest``); partner tokens are
-  looked up by their SHA-256 in ``api_token`` (``pcs token``).
-- ``GET /healthz`` answers ``{"status": "ok"}`` (no token, no database).
-- Every request reads one database snapshot (``db.RequestDB``): it sees each month wholly as it
-  was before or wholly as it is after a concurrent rewrite.
-- POST answers go through the response cache (``graphql_api.cache``; ``PCS_API_CACHE_MB``,
-  default 64 MiB per worker, 0 disables), keyed by viewer, request body and data version; the
-  ``x-pcs-cache`` header says ``hit``, ``miss`` or ``bypass``.
-
-``pcs serve`` runs ``create_served_app`` (``create_app`` plus garbage-collector tuning) under
-uvicorn; ``uvicorn --factory graphql_api.app:create_app`` works too.
-"""
+"""The ASGI app: ``create_app(settings)`` -> Starlette app serving ``/graphql`` (GraphiQL on GET)
+and ``/healthz``. ``PcsGraphQL`` adds bearer tokens, one database snapshot per request and the
+response cache to Strawberry's view (why it overrides ``__call__``/``run``: docs/architecture.md,
+"A request"). ``pcs serve`` runs ``create_served_app`` under uvicorn."""
 
 from __future__ import annotations
 
@@ -34,7 +20,6 @@ from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from graphql_api import db
 from graphql_api.auth import (
     ADMIN,
     Unauthorized,
@@ -47,7 +32,8 @@ from graphql_api.auth import (
 from graphql_api.cache import ResponseCache, SqliteChangeCounter, sqlite_file
 from graphql_api.config import ApiSettings
 from graphql_api.context import Budget, Context
-from graphql_api.db import RequestDB
+from graphql_api.db.request import RequestDB
+from graphql_api.db.versions import snapshot_state
 from graphql_api.loaders import Loaders
 from graphql_api.schema import build_schema
 from graphql_api.services import Services
@@ -107,12 +93,8 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 class PcsGraphQL(GraphQL):
     """Strawberry's ASGI view with bearer-token authentication, a typed context and the
-    response cache (``graphql_api.cache``).
-
-    A POST runs: token -> viewer and data version (SQLite: the change counter, then the token
-    lookup in the request's snapshot; PostgreSQL: one statement opening the snapshot) -> cached
-    answer for (viewer, body) at that version, else Strawberry on the request's snapshot, and
-    the answer is stored when it is complete (no errors, nothing read outside the database).
+    response cache. A POST: token -> viewer and data version -> the cached answer for (viewer,
+    body) at that version, else Strawberry on the request's snapshot, stored when complete.
     A GET (GraphiQL page, or a query in the URL) is never cached."""
 
     def __init__(self, settings: ApiSettings, services: Services | None = None) -> None:
@@ -175,7 +157,7 @@ class PcsGraphQL(GraphQL):
                 if key is not None and self.backend == "postgresql":
                     # a miss: the answer is computed in the request's snapshot and stored under
                     # the version read there (the version read first may be older by now)
-                    version, _ = await rdb.run(db.snapshot_state, None)
+                    version, _ = await rdb.run(snapshot_state, None)
                 context = self.new_context(viewer, rdb)
                 try:
                     response = await GraphQL.run(self, request, context=context)
@@ -218,7 +200,7 @@ class PcsGraphQL(GraphQL):
             # before the request's own transaction: a hit needs nothing else (a miss: ``_post``)
             version, found = await self.services.versions.read(None if admin else hash_token(token))
             return (ADMIN if admin else partner_viewer(found)), version
-        # SQLite: the version is read before the snapshot opens (see graphql_api.cache)
+        # SQLite: the version is read before the snapshot opens (docs/architecture.md, "Response cache")
         version = self.changes.current() if self.changes is not None else None
         return (ADMIN if admin else await rdb.run(authenticate, token)), version
 
@@ -286,12 +268,9 @@ def create_app(settings: ApiSettings | None = None) -> Starlette:
 
 
 def create_served_app() -> Starlette:
-    """``create_app()`` for a server process: the long-lived objects built so far (modules,
-    schema, rulebooks) are frozen out of the garbage collector's sight and collections run less
-    often. A page of scorecards allocates ~100k objects, nearly all freed by reference counting;
-    with the default thresholds the collector runs dozens of times per page and its full passes
-    over the whole heap show up as tail latency (measured: p90 of a 100-scorecard page 175 ms
-    -> 100 ms, worst scorecard 97 ms -> 11 ms)."""
+    """``create_app()`` for a server process, with the start-up heap frozen out of the garbage
+    collector's sight and fewer collections (tail latency; docs/architecture.md, "Garbage
+    collector")."""
     app = create_app()
     gc.collect()
     gc.freeze()

@@ -1,41 +1,7 @@
-"""The response cache and the data version it is keyed on.
+"""The response cache: encoded answers keyed by (viewer, request body), valid at one data version.
 
-A GraphQL answer depends on the request body, on who asks, and on the database. The cache keys
-an encoded answer by ``(viewer, request body)`` and stores it with the *data version* it was
-computed at; a lookup hits only when the version is still the current one, so a rewrite of the
-results makes every older answer unreachable (the next request for it recomputes and replaces
-it). Nothing is ever served from a state older than the database's at the request's start.
-
-The data version:
-
-- **SQLite** (``SqliteChangeCounter``): a process-wide generation number, bumped whenever
-  ``PRAGMA data_version`` on a dedicated probe connection changes, i.e. whenever any other
-  connection (the pipeline's ``write_results``, ``pcs token revoke``, ...) committed since the
-  previous probe. It is read *before* the request's snapshot is opened, so an answer stored
-  under generation G was computed from a snapshot at least as new as the database at G's
-  probe: a request that finds it started while that state (or a newer one) was current. Costs
-  one local ``PRAGMA`` per request (a few microseconds) and covers every table.
-- **PostgreSQL** (``db.snapshot_state``): the ``(month, xmin)`` of every ``scored_month`` row.
-  ``write_results`` deletes and re-inserts the ``scored_month`` row of every month it writes in
-  the same transaction as the results and the partner upsert, so every rewrite gives those rows
-  a new transaction id. It is first read (with the token lookup) by a statement of its own, on
-  a connection each worker keeps for that (``db.PgVersionReader``), before the request does
-  anything else: a hit ends there, with an answer computed from a snapshot of that same
-  version, i.e. of the data current at that read. (A hit thus costs one indexed statement: no
-  connection checkout, transaction or lock.)
-  On a miss, the request opens its snapshot, reads the version again inside it and stores the
-  answer under that one. (Not seen: a write that changes tables without touching any scored
-  month, e.g. hand edits in SQL, or a ``write_results`` of months that had and still have no
-  scores but renames partners. Such writes are picked up by the next scored write.)
-- Any other database: no cache.
-
-Tokens are not cached: a partner token is looked up on every request (one indexed query; on
-PostgreSQL in the same statement as the version), so a revoked token is refused by the first
-request that starts after the revocation committed.
-
-Responses that depend on more than the database (the skilling report, the simulator and the
-warnings read the data folder) mark their request uncacheable (``Context.cacheable``), and only
-complete answers without errors are stored.
+The data version comes from ``SqliteChangeCounter`` (SQLite) or ``db.versions.PgVersionReader``
+(PostgreSQL); why this is safe: docs/architecture.md, "Response cache".
 """
 
 from __future__ import annotations
@@ -43,24 +9,27 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
+from cachetools import Cache, LRUCache
 from sqlalchemy import Engine
 
 # bytes one cache entry costs besides its body and key (the tuple, the dict slot, ...)
 ENTRY_OVERHEAD = 200
 
 
+def _entry_size(entry: tuple[Any, bytes, int]) -> int:
+    return entry[2]
+
+
 class ResponseCache:
-    """LRU of encoded answers, bounded by bytes: ``key -> (version, body)``."""
+    """LRU of encoded answers, bounded by bytes: ``key -> (version, body, size)``."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max(0, int(max_bytes))
-        self._entries: OrderedDict[Hashable, tuple[Any, bytes, int]] = OrderedDict()
-        self.bytes = 0
+        self._entries: LRUCache[Hashable, tuple[Any, bytes, int]] = LRUCache(self.max_bytes, getsizeof=_entry_size)
         self.hits = 0
         self.misses = 0
 
@@ -68,34 +37,32 @@ class ResponseCache:
     def enabled(self) -> bool:
         return self.max_bytes > 0
 
+    @property
+    def bytes(self) -> int:
+        return int(self._entries.currsize)
+
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, key: Hashable, version: Any) -> bytes | None:
-        entry = self._entries.get(key)
+        """The answer stored for ``key`` at ``version``; an entry of another version is a miss
+        and keeps its place (it may still be current for a request that read a newer version)."""
+        entry = Cache.__getitem__(self._entries, key) if key in self._entries else None  # no reordering
         if entry is None or entry[0] != version:
             self.misses += 1
             return None
-        self._entries.move_to_end(key)
         self.hits += 1
-        return entry[1]
+        return self._entries[key][1]  # marks it most recently used
 
     def put(self, key: Hashable, version: Any, body: bytes, size_of_key: int) -> None:
         size = len(body) + size_of_key + ENTRY_OVERHEAD
         if size > self.max_bytes // 8:  # one answer may take at most 1/8 of the cache
             return
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self.bytes -= old[2]
-        self._entries[key] = (version, body, size)
-        self.bytes += size
-        while self.bytes > self.max_bytes:
-            _, (_, _, freed) = self._entries.popitem(last=False)
-            self.bytes -= freed
+        self._entries.pop(key, None)
+        self._entries[key] = (version, body, size)  # evicts the least recently used first
 
     def clear(self) -> None:
         self._entries.clear()
-        self.bytes = 0
 
 
 class SqliteChangeCounter:

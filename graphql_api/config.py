@@ -21,10 +21,9 @@ class ApiSettings:
     max_aliases: int = 15
     max_tokens: int = 2_000
     # run the driver calls in worker threads (None: yes, except on SQLite, whose local queries
-    # are quicker to run in the event loop than to hand to a thread: ~2x the scorecard
-    # throughput measured; a network database's round trips must not block the loop)
+    # are quicker in the event loop; docs/architecture.md, "Worker threads")
     db_threads: bool | None = None
-    # the response cache of each worker process, in MiB (0: no cache); see graphql_api.cache
+    # the response cache of each worker process, in MiB (0: no cache)
     cache_mb: float = 64
 
     @classmethod

@@ -1,16 +1,20 @@
-"""Opaque cursors and page-size checks for the Relay-style connections (keyset pagination)."""
+"""Keyset pagination for the Relay-style connections: opaque cursors, page-size checks, and the
+``Page`` a resolver returns (``types.connection.Connection.from_page`` makes the GraphQL type)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 from strawberry.types.unset import UNSET
 
 from graphql_api.errors import UserError
-from graphql_api.types.page_info import PageInfo
+
+R = TypeVar("R")
 
 
 def encode_cursor(kind: str, *values: Any) -> str:
@@ -52,11 +56,16 @@ def given(value: Any) -> Any:
     return None if value is UNSET else value
 
 
-def page_info(edges: list, has_next: bool, after: str | None) -> PageInfo:
-    """Forward pagination: hasPreviousPage is true when the page was asked for with ``after``."""
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
+async def _no_rows() -> int:
+    return 0
+
+
+@dataclass
+class Page(Generic[R]):
+    """One page of a list: ``(cursor, item)`` pairs, whether more follow, the ``after`` cursor it
+    was asked for with (hasPreviousPage: forward pagination only), and the total's counter."""
+
+    items: list[tuple[str, R]]
+    has_next: bool
+    after: str | None
+    count: Callable[[], Awaitable[int]] = field(default=_no_rows)

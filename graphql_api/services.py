@@ -1,4 +1,5 @@
-"""Process-wide state of the API: settings, engine, rulebooks, the certifications file."""
+"""Process-wide state of the API: settings, engine, rulebooks, the certifications file, the
+driver threads and the gate of requests holding a connection."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import polars as pl
 from sqlalchemy import Engine
 
 from graphql_api.config import ApiSettings
-from graphql_api.db import PgVersionReader, connection_slots
+from graphql_api.db.request import connection_slots
+from graphql_api.db.versions import PgVersionReader
 from scoring import ingest
 from scoring.frames import CERTIFICATIONS_SCHEMA
 from scoring.rulebook import Rulebook, RulebookError, Rulebooks, load_rulebooks
@@ -63,10 +65,8 @@ class Services:
         self.rulebooks: Rulebooks = load_rulebooks()
         self._rulebooks_by_id = {r.id: r for r in self.rulebooks.versions}
         self.certifications = CertificationsFile(settings.data_dir)
-        # requests holding a connection at once (see db.RequestDB): the pool's persistent
-        # connections. Not its overflow: an overflow connection is closed when it goes back to a
-        # full pool, so steady concurrency above the pool's size opens a connection per request
-        # (SQLite: its PRAGMAs and an empty page cache each time; PostgreSQL: a new backend).
+        # requests holding a connection at once: the pool's persistent size, not its overflow
+        # (docs/architecture.md, "Worker threads, the gate and the per-worker pool")
         self.connection_slots = connection_slots(self.engine)
         pg = self.engine.dialect.name == "postgresql"
         if pg and settings.cache_mb > 0:  # the version reader keeps one of the pool's connections
@@ -74,9 +74,9 @@ class Services:
         self._gate: asyncio.Semaphore | None = None
         threads = settings.db_threads
         self.db_threads = self.engine.dialect.name != "sqlite" if threads is None else threads
-        # the driver calls' threads: one per request that may hold a connection (see db.RequestDB)
+        # the driver calls' threads: one per request that may hold a connection (no deadlock, same section)
         self.executor = ThreadPoolExecutor(max_workers=self.connection_slots + 1, thread_name_prefix="pcs-db")
-        # PostgreSQL with the response cache: the data version's own connection (graphql_api.cache)
+        # PostgreSQL with the response cache: the data version's own connection
         self.versions = PgVersionReader(self.engine, self.executor) if pg and settings.cache_mb > 0 else None
 
     @property

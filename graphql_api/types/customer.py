@@ -1,8 +1,14 @@
 import datetime as dt
+from typing import Any
 
 import strawberry
 
-from graphql_api.types.enums import AssociationOption, Track
+from graphql_api.context import Context
+from graphql_api.enums import OPTIONS, TRACKS, AssociationOption, Track
+from graphql_api.resolvers import partner
+from graphql_api.types.connection import Connection, total_count
+
+Info = strawberry.Info[Context, None]
 
 
 @strawberry.type(description="An eligible workload the partner holds on the customer under the option.")
@@ -11,6 +17,13 @@ class HeldWorkload:
     associated_on: dt.date = strawberry.field(description="The earliest association date of the option's rows.")
     paid_seats: int = strawberry.field(description="0 when the workload has no usage row that month.")
     active_users: int
+
+    @classmethod
+    def from_row(cls, r: Any) -> "HeldWorkload":
+        """A ``holding`` row."""
+        return cls(
+            workload=r.workload, associated_on=r.associated_on, paid_seats=r.paid_seats, active_users=r.active_users
+        )
 
 
 @strawberry.type(description="How one customer (tenant) counts for the partner in a month, for one track and option.")
@@ -39,7 +52,37 @@ class Customer:
     partner_id: strawberry.Private[str]
     month: strawberry.Private[dt.date]
 
+    @classmethod
+    def from_row(cls, r: Any, seat_band: str) -> "Customer":
+        """A ``customer_detail`` row with the tenant's ``max_paid_seats``."""
+        return cls(
+            tenant_id=strawberry.ID(r.tenant_id),
+            track=TRACKS[r.track],
+            option=OPTIONS[r.option],
+            eligible=r.eligible,
+            seat_band=seat_band,
+            max_paid_seats=r.max_paid_seats,
+            workload_count=r.workloads,
+            associated_on=r.associated_on,
+            paid_seats=r.paid_seats,
+            active_users=r.active_users,
+            active_ratio=(r.active_users / r.paid_seats) if r.paid_seats else None,
+            counted=r.counted,
+            counted_year_ago=r.counted_year_ago,
+            deployed=r.deployed,
+            deployed_year_ago=r.deployed_year_ago,
+            excluded=r.excluded,
+            baseline_users=r.baseline_users,
+            partner_id=r.partner_id,
+            month=r.month,
+        )
+
     @strawberry.field(description="The held workloads (by name), with association dates and usage.")
-    async def workloads(self, info: strawberry.Info) -> list[HeldWorkload]:
-        key = (self.month, self.partner_id, str(self.tenant_id), self.option.value)
-        return await info.context.loaders.holdings.load(key)
+    async def workloads(self, info: Info) -> list[HeldWorkload]:
+        rows = await partner.holdings(info.context, self.month, self.partner_id, str(self.tenant_id), self.option.value)
+        return [HeldWorkload.from_row(r) for r in rows]
+
+
+@strawberry.type(description="A page of a partner's customer rows, by tenant id, then track and option.")
+class CustomerConnection(Connection[Customer]):
+    total_count: int = total_count("Rows matching the filters, over all pages.")

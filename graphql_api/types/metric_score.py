@@ -1,6 +1,7 @@
 import strawberry
 
-from graphql_api.types.enums import AssociationOption, Metric
+from graphql_api.enums import METRICS, OPTIONS, AssociationOption, Metric
+from graphql_api.records import MetricRows
 from graphql_api.types.option_score import OptionScore
 
 
@@ -20,3 +21,18 @@ class MetricScore:
     current: float = strawberry.field(description="The winning option's current-month measure.")
     year_ago: float = strawberry.field(description="The winning option's measure a year earlier.")
     adjustment: float = strawberry.field(description="The winning option's baseline or exclusion adjustment.")
+
+    @classmethod
+    def from_rows(cls, m: MetricRows) -> "MetricScore":
+        w = m.winner
+        return cls(
+            metric=METRICS[m.metric],
+            points=w.points,
+            max_points=w.max_points,
+            value=float(w.value),
+            option=OPTIONS[w.option],
+            options=[OptionScore.from_row(o) for o in m.options],
+            current=float(w.current),
+            year_ago=float(w.year_ago),
+            adjustment=float(w.adjustment),
+        )

@@ -1,6 +1,8 @@
+from typing import Any
+
 import strawberry
 
-from graphql_api.types.enums import AssociationOption
+from graphql_api.enums import OPTIONS, AssociationOption
 
 
 @strawberry.type(description="One scored option of a metric.")
@@ -14,3 +16,16 @@ class OptionScore:
         description="0, 0, baseline users added for new associations, or excluded deployments."
     )
     is_winner: bool = strawberry.field(description="The option that gives the metric its points.")
+
+    @classmethod
+    def from_row(cls, r: Any) -> "OptionScore":
+        """A ``metric_point`` row."""
+        return cls(
+            option=OPTIONS[r.option],
+            value=float(r.value),
+            points=r.points,
+            current=float(r.current),
+            year_ago=float(r.year_ago),
+            adjustment=float(r.adjustment),
+            is_winner=r.is_winner,
+        )

@@ -2,7 +2,8 @@ import datetime as dt
 
 import strawberry
 
-from graphql_api.types.enums import CertificationLevel
+from graphql_api.enums import CertificationLevel
+from graphql_api.resolvers.skilling import HeldCertification, Person
 from graphql_api.types.scalars import Month
 
 
@@ -14,6 +15,11 @@ class Certification:
     expires_on: dt.date | None
     active: bool = strawberry.field(description="earnedOn <= month end and (no expiry or expiresOn > month end).")
 
+    @classmethod
+    def from_held(cls, c: HeldCertification) -> "Certification":
+        level = CertificationLevel(c.level) if c.level else None
+        return cls(name=c.name, level=level, earned_on=c.earned_on, expires_on=c.expires_on, active=c.active)
+
 
 @strawberry.type(description="A person of the partner and what they count for.")
 class CertifiedPerson:
@@ -21,6 +27,15 @@ class CertifiedPerson:
     counts_intermediate: bool
     counts_advanced: bool
     certifications: list[Certification]
+
+    @classmethod
+    def from_person(cls, p: Person) -> "CertifiedPerson":
+        return cls(
+            person_id=strawberry.ID(p.person_id),
+            counts_intermediate=p.counts_intermediate,
+            counts_advanced=p.counts_advanced,
+            certifications=[Certification.from_held(c) for c in p.certifications],
+        )
 
 
 @strawberry.type(
@@ -35,3 +50,13 @@ class SkillingReport:
         description="Every person with a certification earned by the month's end (active or expired; eligible "
         "or not), by person id."
     )
+
+    @classmethod
+    def from_persons(cls, month: dt.date, persons: list[Person]) -> "SkillingReport":
+        out = [CertifiedPerson.from_person(p) for p in persons]
+        return cls(
+            month=month,
+            intermediate_persons=sum(p.counts_intermediate for p in out),
+            advanced_persons=sum(p.counts_advanced for p in out),
+            persons=out,
+        )

@@ -3,7 +3,7 @@ the results invalidates it, a viewer never gets another viewer's answer, a revok
 refused even when its answer is cached, and answers that read the data folder or carry errors
 are never stored. Each test gets a database and a real uvicorn server of its own (it rewrites
 data); the ``x-pcs-cache`` header tells hits from misses. Also: PostgreSQL connections dropped
-by the server are replaced, and the other latency shortcut (``schema.LeafExecutionContext``)
+by the server are replaced, and the other latency shortcut (``perf.LeafExecutionContext``)
 answers exactly as graphql-core's own execution.
 """
 

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from graphql_api import db
 from graphql_api.app import create_app
 from graphql_api.config import ApiSettings
+from graphql_api.db import queries as db
 from storage.engines import get_engine
 from storage.tokens import create_token, revoke_token
 from tests.support.api_server import EXAMPLE_DATA, GraphQLClient, ServerThread

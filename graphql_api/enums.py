@@ -1,4 +1,5 @@
-"""The enums of the schema. Their order is the order lists are served in."""
+"""The enums of the schema, shared by the loaders, resolvers and types: their order is the order
+lists are served in."""
 
 from __future__ import annotations
 
@@ -41,3 +42,18 @@ class CertificationLevel(enum.Enum):
 TRACK_ORDER = {t.value: i for i, t in enumerate(Track)}
 METRIC_ORDER = {m.value: i for i, m in enumerate(Metric)}
 OPTION_ORDER = {o.value: i for i, o in enumerate(AssociationOption)}
+
+
+class _Members(dict):
+    """value -> enum member, by a dict lookup (an enum's call costs ~20x more; a page of
+    scorecards makes thousands); unknown values go to the enum itself (its error)."""
+
+    def __init__(self, enum: type[enum.Enum]) -> None:
+        super().__init__((m.value, m) for m in enum)
+        self.enum = enum
+
+    def __missing__(self, value: object) -> object:
+        return self.enum(value)
+
+
+TRACKS, METRICS, OPTIONS = _Members(Track), _Members(Metric), _Members(AssociationOption)
