@@ -4,20 +4,25 @@ into the embedded SQLite database, print what came out, and say how to look furt
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 
 import polars as pl
 
+from orchestration.tables import markdown
 from pcs import cli
+from pcs.cli import logs
+from pcs.cli.backfill import DEFAULT_DAGSTER_HOME
 from pcs.generate import generate
-from pcs.settings import PROJECT_ROOT, get_settings
+from pcs.settings import VAR_DIR, get_settings
 from scoring import calendar, ingest
 from storage import results
 from storage.engines import database_url, get_engine
 
 DEMO_PARTNERS = 300
-ADMIN_TOKEN_FILE = PROJECT_ROOT / "var" / "admin-token"
+ADMIN_TOKEN_FILE = VAR_DIR / "admin-token"
+LOG = logging.getLogger(__name__)
 
 
 def _say(text: str = "") -> None:
@@ -25,14 +30,7 @@ def _say(text: str = "") -> None:
 
 
 def _table(df: pl.DataFrame) -> str:
-    with pl.Config(
-        tbl_formatting="ASCII_MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_rows=20,
-        fmt_str_lengths=40,
-    ):
-        return str(df)
+    return markdown(df, rows=20, text_width=40)
 
 
 def summary_tables(url: str, month) -> dict[str, pl.DataFrame]:
@@ -92,16 +90,21 @@ def summary_tables(url: str, month) -> dict[str, pl.DataFrame]:
 
 
 def main() -> int:
+    with logs.progress(sys.stdout):
+        return _demo()
+
+
+def _demo() -> int:
     settings = get_settings()
     data = settings.data_dir
     if not (data / "months").exists():
-        _say(f"Generating {DEMO_PARTNERS} partners x 24 months into {data} ...")
-        s = generate(data, partners=DEMO_PARTNERS, months=24, start="2023-01", seed=7, progress=_say)
-        _say(f"  {s.tenants} tenants, {s.usage_rows} usage rows, {s.association_rows} association rows")
+        LOG.info(f"Generating {DEMO_PARTNERS} partners x 24 months into {data} ...")
+        s = generate(data, partners=DEMO_PARTNERS, months=24, start="2023-01", seed=7, progress=LOG.info)
+        LOG.info(f"{s.tenants} tenants, {s.usage_rows} usage rows, {s.association_rows} association rows")
     months = ingest.list_months(data)
     last = months[-1]
     first = calendar.add_months(last, -11)
-    _say(f"\nScoring {first:%Y-%m}..{last:%Y-%m} with the Dagster job into {database_url()} ...")
+    LOG.info(f"Scoring {first:%Y-%m}..{last:%Y-%m} with the Dagster job into {database_url()} ...")
     rc = cli.main(["backfill", "--from", f"{first:%Y-%m}", "--to", f"{last:%Y-%m}", "--data", str(data)])
     if rc != 0:
         _say("The backfill failed; see the message above.")
@@ -123,7 +126,7 @@ def main() -> int:
     _say("\n## Look further")
     _say("Dagster UI (runs, partitions, checks, schedule, sensors):")
     _say(
-        f"  DAGSTER_HOME={PROJECT_ROOT / 'var' / 'dagster_home'} PCS_DATA_DIR={data} "
+        f"  DAGSTER_HOME={DEFAULT_DAGSTER_HOME} PCS_DATA_DIR={data} "
         "uv run dagster dev -w workspace.yaml   # then http://127.0.0.1:3000"
     )
     _say("GraphQL API with GraphiQL at http://127.0.0.1:8000/graphql:")
