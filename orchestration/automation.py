@@ -21,7 +21,7 @@ JOB_NAME = "score_months_job"
 score_job = dg.define_asset_job(
     JOB_NAME,
     selection=dg.AssetSelection.assets(score_months),  # partitioned like its assets (MONTHLY)
-    description="Read, validate and score months, and store the results (one transaction per run).",
+    description="Read, validate and score months, and store the results (one transaction per month).",
 )
 
 monthly_schedule = dg.build_schedule_from_partitioned_job(

@@ -3,7 +3,7 @@ with Dagster's multiprocess executor, for real: a persistent Dagster instance in
 ``DAGSTER_HOME``, one process per month, a real SQLite file and a real PostgreSQL database
 (``db_url``, see conftest.py), generated data (300 partners), and ``pcs backfill --parallel``.
 
-The reference is the single-run asset path (``score_months``, one run, one chunk) over the same
+The reference is the single-run asset path (``score_months``, one run) over the same
 months into a SQLite file of its own; the comparison is on the whole database (``tests.support.tables``:
 every table's rows, read with plain SQL, hashed), so a duplicate, a missing row or any other
 month written by mistake shows."""
