@@ -22,11 +22,7 @@ from storage.engines import database_url, get_engine
 
 DEMO_PARTNERS = 300
 ADMIN_TOKEN_FILE = VAR_DIR / "admin-token"
-LOG = logging.getLogger(__name__)
-
-
-def _say(text: str = "") -> None:
-    print(text, flush=True)
+LOG = logging.getLogger("pcs.cli.demo")  # not __name__: `python -m` runs it as __main__
 
 
 def _table(df: pl.DataFrame) -> str:
@@ -107,13 +103,13 @@ def _demo() -> int:
     LOG.info(f"Scoring {first:%Y-%m}..{last:%Y-%m} with the Dagster job into {database_url()} ...")
     rc = cli.main(["backfill", "--from", f"{first:%Y-%m}", "--to", f"{last:%Y-%m}", "--data", str(data)])
     if rc != 0:
-        _say("The backfill failed; see the message above.")
+        print("The backfill failed; see the message above.")
         return rc
 
     tables = summary_tables(database_url(), last)
-    _say(f"\n## {last:%Y-%m}: partners qualifying per track\n" + _table(tables["per_track"]))
-    _say("\n## Closest misses (not attained, highest path total)\n" + _table(tables["closest_misses"]))
-    _say(f"\n## Biggest movers since {calendar.add_months(last, -1):%Y-%m}\n" + _table(tables["movers"]))
+    print(f"\n## {last:%Y-%m}: partners qualifying per track\n" + _table(tables["per_track"]))
+    print("\n## Closest misses (not attained, highest path total)\n" + _table(tables["closest_misses"]))
+    print(f"\n## Biggest movers since {calendar.add_months(last, -1):%Y-%m}\n" + _table(tables["movers"]))
 
     admin = settings.admin_token
     if not admin:
@@ -123,20 +119,20 @@ def _demo() -> int:
             ADMIN_TOKEN_FILE.chmod(0o600)
         admin = ADMIN_TOKEN_FILE.read_text().strip()
     partner = tables["movers"]["partner_id"][0] if tables["movers"].height else None
-    _say("\n## Look further")
-    _say("Dagster UI (runs, partitions, checks, schedule, sensors):")
-    _say(
+    print("\n## Look further")
+    print("Dagster UI (runs, partitions, checks, schedule, sensors):")
+    print(
         f"  DAGSTER_HOME={DEFAULT_DAGSTER_HOME} PCS_DATA_DIR={data} "
         "uv run dagster dev -w workspace.yaml   # then http://127.0.0.1:3000"
     )
-    _say("GraphQL API with GraphiQL at http://127.0.0.1:8000/graphql:")
-    _say(f"  PCS_ADMIN_TOKEN={admin} PCS_DATA_DIR={data} uv run pcs serve")
-    _say(
+    print("GraphQL API with GraphiQL at http://127.0.0.1:8000/graphql:")
+    print(f"  PCS_ADMIN_TOKEN={admin} PCS_DATA_DIR={data} uv run pcs serve")
+    print(
         f"  curl -s http://127.0.0.1:8000/graphql -H 'Authorization: Bearer {admin}' "
         "-H 'Content-Type: application/json' -d '{\"query\":\"{ months }\"}'"
     )
     if partner:
-        _say(f"A token for partner {partner} only:  uv run pcs token create --partner {partner}")
+        print(f"A token for partner {partner} only:  uv run pcs token create --partner {partner}")
     return 0
 
 
