@@ -1,32 +1,17 @@
-"""The scoring job, its monthly schedule and two sensors on the data folder.
-
-* ``monthly_score_schedule``: on the 20th of each month at 06:00 UTC, scores the previous month
-  (``build_schedule_from_partitioned_job`` requests the last partition, which is the last
-  complete month; its ``run_key`` is the partition key).
-* ``new_month_sensor``: a new ``months/YYYY-MM`` folder holding both tables starts a run for that
-  month. Its cursor is the high-water mark (the newest month requested); months at or below it
-  are not requested again. New consecutive months are scored by one run (a partition range).
-  On its first evaluation (no cursor) every month folder that is a partition counts as new.
-  A folder is picked up once it holds both tables; a month that is not a partition yet (the
-  current month) waits. ``run_key``: the folder name(s) and the newest modification time of
-  the folder and its files.
-* ``certifications_sensor``: when ``certifications.(csv|parquet)`` changes (its modification
-  time; also the cursor), rescores the latest scored month of the results database
-  (``run_key``: file, modification time, month). On its first evaluation it only rescores when
-  the file is newer than that month's scores.
-
-All three are off by default (turn them on in the UI, or ``dagster schedule start`` /
-``dagster sensor start``); they need ``dagster-daemon`` (``dagster dev`` runs it).
-"""
+"""The asset job ``score_months_job``, its monthly schedule (the 20th, 06:00 UTC: the previous
+month) and two sensors: a new month folder, and a changed certifications file. All off by
+default; docs/architecture.md, "Orchestration", says why and how they pick their months."""
 
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets import CERTIFICATIONS, score_months, span
-from orchestration.partitions import chunks, partition_key, partition_months, run_target
+from orchestration.assets import score_months
+from orchestration.months import chunks, span
+from orchestration.partitions import partition_key, partition_months, run_target
 from orchestration.resources import DataFolder, ResultsDatabase
+from orchestration.specs import CERTIFICATIONS
 from scoring import ingest
 from scoring.calendar import parse_month
 from storage import results as store
@@ -36,7 +21,7 @@ JOB_NAME = "score_months_job"
 score_job = dg.define_asset_job(
     JOB_NAME,
     selection=dg.AssetSelection.assets(score_months),  # partitioned like its assets (MONTHLY)
-    description="Read, validate and score months, and store the results (one transaction per run).",
+    description="Read, validate and score months, and store the results (one transaction per month).",
 )
 
 monthly_schedule = dg.build_schedule_from_partitioned_job(
@@ -101,7 +86,7 @@ def new_month_sensor(context: dg.SensorEvaluationContext, data_folder: DataFolde
             f"no new month folder after {high:%Y-%m}" if high else "no month folder that is a partition"
         )
     requests = []
-    for chunk in chunks(new, None):
+    for chunk in chunks(new):
         key, tags = run_target(chunk)
         mtime = max(folders[m] for m in chunk)
         requests.append(

@@ -1,31 +1,39 @@
-"""The Dagster code location of pcs: ``dagster dev -w workspace.yaml`` or
-``dagster asset materialize -m orchestration.definitions --select '*' --partition 2024-06-01``.
-
-Environment (read when a step or sensor runs, not at load time, except the first):
-
-* ``PCS_START_MONTH``   first monthly partition, ``YYYY-MM`` (default 2024-01: scoring M reads
-                        M-12, and the demo data starts in 2023-01)
-* ``PCS_DATA_DIR``      the input data folder (default: the demo folder)
-* ``PCS_DATABASE_URL``  the results database (default: ``var/pcs.sqlite``)
-* ``DAGSTER_HOME``      the Dagster instance; ``orchestration/dagster.yaml`` is the template
-                        (it limits the ``results_db`` pool to one step at a time)
-"""
+"""The Dagster code location of pcs (``workspace.yaml``; ``dagster asset materialize -m
+orchestration.definitions ...``): the assets, both jobs, the schedule, the sensors and the
+resources. ``pcs backfill`` runs its jobs from here too, pointing them with run config."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets import SOURCES, score_months
-from orchestration.automation import SCHEDULES, SENSORS, score_job
-from orchestration.parallel import score_months_parallel_job
+from orchestration import parallel
+from orchestration.assets import score_months
+from orchestration.automation import JOB_NAME, SCHEDULES, SENSORS, score_job
 from orchestration.resources import DataFolder, ResultsDatabase
+from orchestration.specs import SOURCES
 
 RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase()}
 
 defs = dg.Definitions(
     assets=[*SOURCES, score_months],
-    jobs=[score_job, score_months_parallel_job],
+    jobs=[score_job, parallel.score_months_parallel_job],
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=RESOURCES,
 )
+
+
+def asset_job() -> dg.JobDefinition:
+    """``score_months_job`` with its resources bound."""
+    return defs.resolve_job_def(JOB_NAME)
+
+
+def parallel_job() -> dg.JobDefinition:
+    """``score_months_parallel_job`` with its resources bound."""
+    return defs.resolve_job_def(parallel.JOB_NAME)
+
+
+def reconstructable_parallel_job() -> dg.ReconstructableJob:
+    """The month-parallel job as the multiprocess executor needs it: one each step process can
+    rebuild by importing this module (``dg.reconstructable`` of ``parallel_job``)."""
+    return dg.reconstructable(parallel_job)

@@ -1,57 +1,7 @@
-"""Score a range of months in parallel: one step per month, with Dagster's multiprocess executor.
-
-The job ``score_months_parallel_job`` is an op graph::
-
-    plan_months ──(one DynamicOutput per month)──> score_month[2024_01], score_month[2024_02], ...
-                                                        └──────── collect ────────> summarise_months
-
-* ``plan_months`` takes the months from its config (``from`` / ``to``, ``YYYY-MM``) or, when
-  those are not given, from the run's partition tags (``dagster/asset_partition_range_start`` /
-  ``_end`` or ``dagster/partition``, as ``pcs backfill``, the UI and the sensors set them). Every
-  month must be a partition of ``partitions.MONTHLY``. It connects to the results database
-  (applying the migrations once, before the months fan out) and emits one ``DynamicOutput`` per
-  month, mapping key ``YYYY_MM``.
-* ``score_month`` (one step, hence one process, per month) reads and validates that month's
-  snapshots M-12..M and the partner and certification files
-  (``scoring.service.score_months([month])``), scores them with the engine and
-  replaces the month in the results database in one transaction
-  (``storage.results.write_results``), exactly as one month of the ``score_months`` multi-asset.
-  A write that meets a transient database error (PostgreSQL's deadlock or serialization
-  failure, SQLite's "database is locked") is tried again (``WRITE_ATTEMPTS``), each retry logged
-  as a warning. It then logs ``AssetMaterialization`` events for ``monthly_snapshot`` and the six result
-  assets with the month's partition key (so the UI's partition status, the asset graph and the
-  sensors see the month as materialized) and the check evaluations of ``input_valid``,
-  ``active_users_within_paid_seats`` and ``partners_named``. A month whose input is bad (or
-  whose scoring or write raises) is not written; its step logs the error (file, column, value,
-  row), a failed ``input_valid`` evaluation, and returns an outcome saying so, so the other
-  months still run.
-* ``summarise_months`` collects every month's outcome. When a month was not scored, it fails
-  the run with a ``Failure`` naming the months not scored and why (the input error of each),
-  and the months that were written.
-
-Executor: Dagster's ``multiprocess_executor`` (``months_executor``), ``max_concurrent`` 2 by
-default (run config ``execution: {config: {max_concurrent: N}}``; ``pcs backfill --parallel N``).
-Step processes are forked from a fork server that has imported ``FORKSERVER_PRELOAD`` once
-(Dagster, SQLAlchemy, Alembic, psycopg, the table models: none starts a thread or imports
-Polars, whose threads would not survive a fork), which halves a step's start-up
-against spawning; a step process sees the environment of the process that started the fork
-server (the job passes the data folder and database in its run config, not the environment).
-Each month is its own process, so memory grows with ``max_concurrent`` (about one month's worth
-of scoring each: ~5 GB at 20,000 partners). The steps are not in the ``results_db`` pool (a
-pool of one would run the months one after the other): the database orders the writes. On
-SQLite each write transaction begins ``IMMEDIATE`` and waits up to ``busy_timeout`` (30 s) for
-the other writer (``storage.engines``); on PostgreSQL the months' rows never collide and the
-shared partner rows are upserted in the same (sorted) order by every writer.
-
-The multiprocess executor needs a persistent Dagster instance (``DAGSTER_HOME``; ``pcs backfill``
-uses ``var/dagster_home`` when unset) and a reconstructable job: ``reconstructable_job()`` (the
-job of ``orchestration.definitions``, with its resources; pass ``data_folder`` / ``results_db``
-config in the run config to point it elsewhere).
-
-When to use it rather than the single-run asset job: each month re-reads its thirteen snapshots
-(a range of n months reads 13n, the asset job reads n + 12), so it pays off when scoring
-dominates reading and there are cores and memory to spare; a bad month costs only that month.
-"""
+"""``score_months_parallel_job``: a range of months scored one step (one process) per month with
+Dagster's multiprocess executor: ``plan_months`` fans the months out, ``score_month`` scores and
+writes one, ``summarise_months`` fails the run naming the months not scored. Why and when to use
+it, the fork server and the write retries: docs/architecture.md, "Orchestration"."""
 
 import datetime as dt
 import time
@@ -61,21 +11,15 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from orchestration.assets import (
-    INPUT_VALID,
-    RESULT_ORDER,
-    SNAPSHOT,
-    broken_inputs,
-    failure_text,
-    partners_named_check,
-    per_track,
-    seats_check,
-    span,
-)
-from orchestration.partitions import chunks, partition_key, partition_months
-from orchestration.resources import DataFolder, ResultsDatabase
+from orchestration.checks import broken_inputs, failure_text, input_invalid, partners_named_check
+from orchestration.metadata import Tally, result_metadata, snapshot_checks, snapshot_metadata
+from orchestration.months import span, spans
+from orchestration.partitions import partition_key, partition_span
+from orchestration.resources import DataFolder, ResultsDatabase, resource_config
+from orchestration.specs import SNAPSHOT
 from scoring import service
-from scoring.calendar import add_months, month_range, parse_month
+from scoring.calendar import parse_month
+from scoring.engine import months_needed
 from scoring.frames import InputError
 from storage import results as store
 from storage.engines import get_engine
@@ -109,31 +53,18 @@ PARTITION = "dagster/partition"
 
 
 def months_to_score(config: dict[str, Any], tags: dict[str, str]) -> list[dt.date]:
-    """The months of a run: config ``from``/``to`` (``YYYY-MM``), else the partition tags."""
+    """The months of a run: config ``from``/``to`` (``YYYY-MM``), else the partition tags; every
+    one a partition (else ``ValueError``)."""
     if config.get("from"):
-        first = parse_month(config["from"], what="from")
-        last = parse_month(config["to"], what="to") if config.get("to") else first
-    elif tags.get(RANGE_START):
-        first = parse_month(tags[RANGE_START], what=RANGE_START)
-        last = parse_month(tags.get(RANGE_END) or tags[RANGE_START], what=RANGE_END)
-    elif tags.get(PARTITION):
-        first = last = parse_month(tags[PARTITION], what=PARTITION)
-    else:
-        raise ValueError(
-            "no months: give the op config plan_months: {from: YYYY-MM, to: YYYY-MM} or run "
-            f"with the tags {RANGE_START} / {RANGE_END} (or {PARTITION})"
-        )
-    if last < first:
-        raise ValueError(f"to {last:%Y-%m} is before from {first:%Y-%m}")
-    months = month_range(first, last)
-    valid = set(partition_months())
-    outside = [m for m in months if m not in valid]
-    if outside:
-        raise ValueError(
-            f"{', '.join(span(c) for c in chunks(outside, None))} not a monthly partition "
-            "(PCS_START_MONTH to the last complete month)"
-        )
-    return months
+        return partition_span(config["from"], config.get("to"))
+    if tags.get(RANGE_START):
+        return partition_span(tags[RANGE_START], tags.get(RANGE_END), names=(RANGE_START, RANGE_END))
+    if tags.get(PARTITION):
+        return partition_span(tags[PARTITION], None, names=(PARTITION, PARTITION))
+    raise ValueError(
+        "no months: give the op config plan_months: {from: YYYY-MM, to: YYYY-MM} or run "
+        f"with the tags {RANGE_START} / {RANGE_END} (or {PARTITION})"
+    )
 
 
 def mapping_key(month: dt.date) -> str:
@@ -197,80 +128,15 @@ def _evaluation(result: dg.AssetCheckResult, month: dt.date) -> dg.AssetCheckEva
     )
 
 
-def _input_invalid(month: dt.date, text: str, problems: int | None) -> dg.AssetCheckEvaluation:
-    return dg.AssetCheckEvaluation(
-        asset_key=SNAPSHOT,
-        check_name=INPUT_VALID,
-        passed=False,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=text.splitlines()[0],
-        metadata={
-            "month": f"{month:%Y-%m}",
-            "problems": problems if problems is not None else 0,
-            "error": dg.MetadataValue.md(f"```\n{text}\n```"),
-        },
-    )
-
-
-def _record(
-    context: dg.OpExecutionContext,
-    month: dt.date,
-    scored: service.ScoredRange,
-    counts: dict[str, int],
-    directory: str,
-    seconds: tuple[float, float],
-) -> None:
+def _record(context: dg.OpExecutionContext, month: dt.date, tally: Tally, directory: str) -> None:
     """The month's materializations (snapshot and the six results) and check evaluations."""
     pk = partition_key(month)
-    read_span = span([add_months(month, -12), month])
-    own = f"months/{month:%Y-%m}/"
-    warnings = [w for w in scored.warnings if w.startswith(own)]
-    earlier = [w for w in scored.warnings if not w.startswith(own)]
-    context.log_event(
-        dg.AssetMaterialization(
-            asset_key=SNAPSHOT,
-            partition=pk,
-            metadata={
-                "months": f"{month:%Y-%m}",
-                "snapshots read": read_span,
-                "snapshot reads": 13,
-                "data folder": directory,
-                "read and score seconds": round(seconds[0], 1),
-                "warnings": len(warnings),
-                "job": JOB_NAME,
-            },
-        )
-    )
-    result = scored.result
-    designations = result.designations
-    tracks = result.path_scores["track"].unique(maintain_order=True).to_list()
-    attained = per_track(designations, "best_track", "attained")
-    qualifying = per_track(result.path_scores, "track", "qualifies")
-    for name in RESULT_ORDER:
-        metadata: dict[str, Any] = {
-            "dagster/row_count": counts[name],
-            "months": f"{month:%Y-%m}",
-            "write seconds": round(seconds[1], 1),
-            "job": JOB_NAME,
-        }
-        if name == "designations":
-            metadata |= {
-                "partners scored": designations["partner_id"].n_unique(),
-                "attained": int(designations["attained"].sum()),
-                **{f"attained ({t})": attained.get(t, 0) for t in tracks},
-                **{f"qualifying ({t})": qualifying.get(t, 0) for t in tracks},
-            }
+    months = [month]
+    snapshot = snapshot_metadata(tally, months, directory, job=JOB_NAME)
+    context.log_event(dg.AssetMaterialization(asset_key=SNAPSHOT, partition=pk, metadata=snapshot))
+    for name, metadata in result_metadata(tally, months, tables=False, job=JOB_NAME).items():
         context.log_event(dg.AssetMaterialization(asset_key=dg.AssetKey(name), partition=pk, metadata=metadata))
-    label = f"{month:%Y-%m}"
-    checks = [
-        dg.AssetCheckResult(
-            asset_key=SNAPSHOT, check_name=INPUT_VALID, passed=True,
-            metadata={"snapshots read": read_span},
-        ),
-        seats_check(label, warnings, earlier),
-        partners_named_check(scored.partners),
-    ]  # fmt: skip
-    for check in checks:
+    for check in [*snapshot_checks(tally, months), partners_named_check(tally.partners)]:
         context.log_event(_evaluation(check, month))
 
 
@@ -316,7 +182,7 @@ def score_month(
     except InputError as exc:  # nothing of the month written
         text = failure_text([m], exc)
         context.log.error("\n".join([*progress, text]))
-        context.log_event(_input_invalid(m, text, exc.total))
+        context.log_event(_evaluation(input_invalid(text, {"problems": exc.total}), m))
         return {"month": label, "scored": False, "error": text, "bad input": broken_inputs(exc)}
     except Exception as exc:
         detail = "".join(traceback.format_exception(exc)).rstrip()
@@ -325,7 +191,9 @@ def score_month(
         return {"month": label, "scored": False, "error": text, "bad input": []}
     rows = sum(counts[n] for n in store.RESULTS)
     context.log.info(f"wrote {label}: {rows} rows in {write_s:.1f}s")
-    _record(context, m, scored, counts, str(directory), (read_score_s, write_s))
+    tally = Tally(read_warnings=scored.warnings, snapshot_reads=len(months_needed(m)), read_score_s=read_score_s)
+    tally.add(m, scored.result, scored.partners, counts, write_s)
+    _record(context, m, tally, str(directory))
     return {
         "month": label,
         "scored": True,
@@ -339,7 +207,7 @@ def score_month(
 
 
 def _spans(labels: list[str]) -> str:
-    return ", ".join(span(c) for c in chunks([parse_month(x) for x in labels], None)) or "none"
+    return spans([parse_month(x) for x in labels])
 
 
 @dg.op(description="Every month's outcome; fails the run naming the months not scored.")
@@ -407,18 +275,6 @@ def score_months_parallel_job():
     summarise_months(plan_months().map(score_month).collect())
 
 
-def _job_of_definitions() -> dg.JobDefinition:
-    from orchestration.definitions import defs  # imports this module: not at module level
-
-    return defs.resolve_job_def(JOB_NAME)
-
-
-def reconstructable_job():
-    """The job as the multiprocess executor needs it: one each step process can rebuild (from
-    ``orchestration.definitions``, resources included)."""
-    return dg.reconstructable(_job_of_definitions)
-
-
 def run_config(
     *,
     first: dt.date | None = None,
@@ -427,16 +283,13 @@ def run_config(
     database: str | None = None,
     max_concurrent: int | None = None,
 ) -> dict:
-    """Run config for the job: months, data folder, results database, concurrency."""
+    """Run config for the job: months, data folder, results database, concurrency (the job itself,
+    with its resources, is ``orchestration.definitions.parallel_job``)."""
     config: dict[str, Any] = {}
     if first is not None:
         months = {"from": f"{first:%Y-%m}", "to": f"{(last or first):%Y-%m}"}
         config["ops"] = {"plan_months": {"config": months}}
-    resources = {}
-    if data is not None:
-        resources["data_folder"] = {"config": {"path": data}}
-    if database is not None:
-        resources["results_db"] = {"config": {"url": database}}
+    resources = resource_config(data=data, database=database)
     if resources:
         config["resources"] = resources
     if max_concurrent is not None:

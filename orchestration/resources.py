@@ -1,9 +1,5 @@
-"""Dagster resources: the results database and the input data folder.
-
-Both resolve their location when used, not when the definitions load, so the environment of
-the process that runs the step decides (``PCS_DATABASE_URL``, ``PCS_DATA_DIR``); a value set in
-the resource's config (or by ``pcs backfill --database/--data``) wins.
-"""
+"""Dagster resources: the results database and the input data folder, each resolved when used
+(``pcs.settings``), unless the run config sets it (``resource_config``)."""
 
 from __future__ import annotations
 
@@ -62,3 +58,14 @@ class DataFolder(dg.ConfigurableResource):
 
     def resolved(self) -> Path:
         return Path(self.path) if self.path else get_settings().data_dir
+
+
+def resource_config(*, data: str | None = None, database: str | None = None) -> dict:
+    """The run config of the two resources: the data folder and the results database URL (None:
+    the settings of the process that runs the step). Every job of the code location takes it."""
+    config = {}
+    if data is not None:
+        config["data_folder"] = {"config": {"path": data}}
+    if database is not None:
+        config["results_db"] = {"config": {"url": database}}
+    return config

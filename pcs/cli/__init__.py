@@ -1,13 +1,6 @@
-"""`pcs`: the project's command line. Each subcommand lives with the part it drives.
-
-- `pcs generate`  synthetic input data (pcs.generate)
-- `pcs score`     score months straight from a data folder, no database (scoring)
-- `pcs backfill`  the Dagster job over a range of months (pcs.cli.backfill); `--parallel N`
-                  scores N months at a time, one process each (orchestration.parallel)
-- `pcs serve`     the GraphQL API (pcs.cli.serve)
-- `pcs token`     partner API tokens (pcs.cli.token)
-- `pcs migrate`   apply the database migrations (storage.migrate)
-"""
+"""`pcs`: the project's command line. Each subcommand is a module of this package (``COMMANDS``:
+generate, score, backfill, serve, token, migrate), imported only when it runs; progress lines go
+through ``pcs.cli.logs``. See docs/architecture.md, "Command line and settings"."""
 
 from __future__ import annotations
 
@@ -15,7 +8,10 @@ import argparse
 import importlib
 import sys
 
-# subcommand -> module exposing `add_arguments(parser)` and `run(args) -> int`
+from pcs.cli import logs
+
+# subcommand -> module exposing `add_arguments(parser)`, `run(args) -> int` and optionally
+# `PROGRESS_STREAM` ("stdout", the default, or "stderr": where its progress lines go)
 COMMANDS = {
     "generate": ("pcs.cli.generate", "generate synthetic input data"),
     "score": ("pcs.cli.score", "score months from a data folder and print a summary"),
@@ -36,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == wanted:  # import only the module that runs: keeps `pcs --help` fast
             mod = importlib.import_module(module)
             mod.add_arguments(p)
-            p.set_defaults(_run=mod.run)
+            p.set_defaults(_run=mod.run, _progress=getattr(mod, "PROGRESS_STREAM", "stdout"))
     args = parser.parse_args(args_list)
-    return int(args._run(args) or 0)
+    with logs.progress(getattr(sys, args._progress)):
+        return int(args._run(args) or 0)
 
 
 if __name__ == "__main__":

@@ -1,31 +1,14 @@
-"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N]``.
-
-Runs the scoring job (``score_months_job``) over the range as one run (a partition range, as
-the assets' ``BackfillPolicy.single_run()`` and the UI's backfills do), in this process, against
-the Dagster instance of ``DAGSTER_HOME`` or, when that is unset, the persistent instance
-``var/dagster_home`` under the project. A new instance folder gets ``orchestration/dagster.yaml``.
-So every run shows in the Dagster UI started with that ``DAGSTER_HOME``.
-
-The run scores the months one at a time, in order, reading each snapshot it needs once (24 for
-twelve months) and writing each month in its own transaction as soon as it is scored. Progress
-(months read, scored, written) is printed as it happens. When any month fails the command exits 1,
-naming the months not scored and why (the input error: file, column, value, row); bad arguments
-exit 2.
-
-``--parallel N`` runs ``score_months_parallel_job`` instead (``orchestration.parallel``):
-one step, in its own process, per month, N at a time (Dagster's multiprocess executor, hence the
-persistent instance above). Each month reads its own thirteen snapshots and is written in its
-own transaction; a bad month fails alone (the run then fails naming it) and the others are
-written. A line per month is printed when the run ends (step processes log to the run only;
-Dagster itself prints one ``STEP_WORKER_STARTED`` line per step process on stderr, logged
-before the run's logger config applies).
-"""
+"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N]``: score
+months with a job of the code location ``orchestration.definitions``, in the Dagster instance of
+``DAGSTER_HOME`` (else ``var/dagster_home``): ``score_months_job`` as one run in this process, or
+with ``--parallel N`` ``score_months_parallel_job``, N months (processes) at a time. Exits 1
+naming the months not scored and why, 2 on bad arguments."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
+import datetime as dt
 import os
 import shutil
 import sys
@@ -37,32 +20,27 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy.engine import make_url
 
-from orchestration import parallel
-from orchestration.assets import LOGGER, SOURCES, score_months, span
-from orchestration.automation import JOB_NAME, score_job
-from orchestration.partitions import (
-    chunks,
-    partition_months,
-    run_target,
-)
-from orchestration.resources import DataFolder, ResultsDatabase
-from pcs.settings import ENV, PROJECT_ROOT, VAR_DIR
-from scoring.calendar import month_range, parse_month
+from orchestration import definitions, parallel
+from orchestration.months import span, spans
+from orchestration.partitions import partition_span, run_target
+from orchestration.resources import DataFolder, ResultsDatabase, resource_config
+from orchestration.specs import DESIGNATIONS
+from pcs.cli.arguments import add_month_range, month_range_of
+from pcs.settings import PROJECT_ROOT, VAR_DIR, get_settings
+from scoring.calendar import parse_month
 
-START_MONTH_ENV = ENV["start_month"]
 DEFAULT_DAGSTER_HOME = VAR_DIR / "dagster_home"
 INSTANCE_TEMPLATE = PROJECT_ROOT / "orchestration" / "dagster.yaml"
-DESIGNATIONS = dg.AssetKey("designations")
 
-# Dagster's own console logger is silenced (its events would drown the progress lines); the
-# runs' full logs are in the instance (the UI).
+# Dagster's own console logger is silenced (its events would drown the progress lines, which come
+# from the pcs.pipeline logger); the runs' full logs are in the instance (the UI).
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+Result = dg.ExecuteInProcessResult | dg.JobExecutionResult
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="first", required=True, metavar="YYYY-MM", help="first month")
-    parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="last month (default: --from)")
-    parser.add_argument("--data", metavar="DIR", help="input data folder (default: PCS_DATA_DIR)")
+    add_month_range(parser)
     parser.add_argument("--database", metavar="URL", help="results database URL (default: PCS_DATABASE_URL)")
     parser.add_argument(
         "--parallel",
@@ -89,26 +67,114 @@ def dagster_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(root))
 
 
-def _months(args: argparse.Namespace) -> list:
-    first = parse_month(args.first, what="--from")
-    last = parse_month(args.last, what="--to") if args.last else first
-    if last < first:
-        raise ValueError(f"--to {last:%Y-%m} is before --from {first:%Y-%m}")
-    months = month_range(first, last)
-    valid = partition_months()
-    if not valid:
-        raise ValueError(f"no monthly partition yet ({START_MONTH_ENV} is in the future?)")
-    outside = [m for m in months if m not in set(valid)]
-    if outside:
-        raise ValueError(
-            f"{span(outside)} not a partition: the partitions run from {valid[0]:%Y-%m} "
-            f"({START_MONTH_ENV}; scoring M needs the snapshot of M-12) to {valid[-1]:%Y-%m} "
-            "(the last complete month)"
+def run(args: argparse.Namespace) -> int:
+    months = month_range_of(args, "backfill", partition_span)
+    if months is None:
+        return 2
+    if args.parallel is not None and args.parallel < 1:
+        print(f"pcs backfill: --parallel must be at least 1, not {args.parallel}", file=sys.stderr)
+        return 2
+
+    data = str(DataFolder(path=args.data).resolved())
+    db = ResultsDatabase(url=args.database)
+    url = db.resolved_url()
+    secret = make_url(url).password is not None
+    config = {**QUIET_RUN_CONFIG, "resources": resource_config(data=data, database=None if secret else url)}
+    how = ", one run" if args.parallel is None else f" in parallel, {args.parallel} at a time, one process each"
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(), _database_env(url if secret else None), dagster_instance() as instance:
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        print(
+            f"pcs backfill {span(months)} ({len(months)} month(s){how})\n  data: {data}\n"
+            f"  database: {db.display_url()}\n  dagster instance: {instance.root_directory}",
+            flush=True,
         )
-    return months
+        if args.parallel is None:
+            result = _run_one(instance, months, config)
+        else:
+            result = _run_parallel(instance, months, config, args.parallel)
+    return _report(result, months, time.perf_counter() - t0)
 
 
-def failure_text(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> str:
+def _run_one(instance: dg.DagsterInstance, months: list[dt.date], config: dict) -> Result:
+    """The months through ``score_months_job``: one run, in this process."""
+    key, tags = run_target(months)
+    return definitions.asset_job().execute_in_process(
+        instance=instance,
+        partition_key=key,
+        tags={**tags, "pcs/trigger": "pcs backfill"},
+        run_config=config,
+        raise_on_error=False,
+    )
+
+
+def _run_parallel(instance: dg.DagsterInstance, months: list[dt.date], config: dict, n: int) -> Result:
+    """The months through ``score_months_parallel_job``: one process per month, ``n`` at a time;
+    a line per month when the run ends (the step processes log to the run only)."""
+    result = dg.execute_job(
+        definitions.reconstructable_parallel_job(),
+        instance=instance,
+        run_config={**config, **parallel.run_config(first=months[0], last=months[-1], max_concurrent=n)},
+        tags={"pcs/months": span(months), "pcs/trigger": "pcs backfill --parallel"},
+    )
+    rows = designations_written(result)
+    for month in months:
+        done = f"{rows[month]} designations written" if month in rows else "not scored"
+        print(f"  {month:%Y-%m}: {done}")
+    return result
+
+
+@contextlib.contextmanager
+def _database_env(url: str | None) -> Iterator[None]:
+    """The settings with the results database ``url`` as the environment of the block (nothing
+    when ``url`` is None). A URL with a password reaches the run this way, not in its run config
+    (which the instance stores and the UI shows): the step of ``score_months_job`` reads it in this
+    process, and the step processes of the parallel job inherit it from the fork server the run
+    starts in the block."""
+    if url is None:
+        yield
+        return
+    values = get_settings().with_overrides(database_url=url).to_env()
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _report(result: Result, months: list[dt.date], elapsed: float) -> int:
+    """The final line (and on failure the error); the exit code."""
+    if result.success:
+        print(f"done: {span(months)} scored in {elapsed:.1f}s (run {result.run_id})")
+        return 0
+    written = sorted(designations_written(result))
+    not_scored = [m for m in months if m not in written]
+    print(
+        f"pcs backfill: run {result.run_id} failed after {elapsed:.1f}s; not scored: "
+        f"{spans(not_scored)}; scored and written: {spans(written)}",
+        file=sys.stderr,
+    )
+    print(run_failure(result), file=sys.stderr)
+    return 1
+
+
+def designations_written(result: Result) -> dict[dt.date, int | None]:
+    """Month -> designation rows (None: not recorded), of the months a run recorded as
+    materialized (a failed run may have written some)."""
+    written = {}
+    for event in result.get_asset_materialization_events():
+        if event.asset_key == DESIGNATIONS and event.partition:
+            rows = event.materialization.metadata.get("dagster/row_count")
+            written[parse_month(event.partition)] = rows.value if rows else None
+    return written
+
+
+def run_failure(result: Result) -> str:
     """Why a run failed: the step's ``Failure`` description (the input error), else the error."""
     for event in result.all_events:
         if event.is_step_failure:
@@ -125,149 +191,3 @@ def failure_text(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> s
         if event.is_failure:
             return event.message or "run failed"
     return "run failed"
-
-
-class _Printer(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        print(f"  {record.getMessage()}", flush=True)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        months = _months(args)
-    except ValueError as exc:
-        print(f"pcs backfill: {exc}", file=sys.stderr)
-        return 2
-    if args.parallel is not None and args.parallel < 1:
-        print(f"pcs backfill: --parallel must be at least 1, not {args.parallel}", file=sys.stderr)
-        return 2
-
-    data = DataFolder(path=args.data)
-    db = ResultsDatabase(url=args.database)
-    if args.parallel is not None:
-        return _run_parallel(months, data, db, args.parallel)
-    job = dg.Definitions(
-        assets=[*SOURCES, score_months],
-        jobs=[score_job],
-        resources={"data_folder": data, "results_db": db},
-    ).resolve_job_def(JOB_NAME)
-    key, tags = run_target(months)
-
-    handler = _Printer()
-    LOGGER.addHandler(handler)
-    old_level = LOGGER.level
-    LOGGER.setLevel(logging.INFO)
-    t0 = time.perf_counter()
-    try:
-        with warnings.catch_warnings(), dagster_instance() as instance:
-            warnings.simplefilter("ignore", dg.BetaWarning)
-            print(
-                f"pcs backfill {span(months)} ({len(months)} month(s), one run)\n"
-                f"  data: {data.resolved()}\n  database: {db.display_url()}\n"
-                f"  dagster instance: {instance.root_directory}",
-                flush=True,
-            )
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=key,
-                tags={**tags, "pcs/trigger": "pcs backfill"},
-                run_config=QUIET_RUN_CONFIG,
-                raise_on_error=False,
-            )
-    finally:
-        LOGGER.removeHandler(handler)
-        LOGGER.setLevel(old_level)
-
-    return _report(result, months, time.perf_counter() - t0)
-
-
-def _run_parallel(months: list, data: DataFolder, db: ResultsDatabase, n: int) -> int:
-    """The months through ``score_months_parallel_job``: one process per month, ``n`` at a time.
-
-    The step processes get the data folder and the database in the run's config (shown in the
-    UI), except a database URL with a password: that one goes to them in ``PCS_DATABASE_URL``.
-    """
-    url = db.resolved_url()
-    secret = make_url(url).password is not None
-    run_config = {
-        **QUIET_RUN_CONFIG,
-        **parallel.run_config(
-            first=months[0],
-            last=months[-1],
-            data=str(data.resolved()),
-            database=None if secret else url,
-            max_concurrent=n,
-        ),
-    }
-    t0 = time.perf_counter()
-    env = {ENV["database_url"]: url} if secret else {}
-    with warnings.catch_warnings(), _environ(env), dagster_instance() as instance:
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        print(
-            f"pcs backfill {span(months)} ({len(months)} month(s) in parallel, {n} at a time, "
-            f"one process each)\n  data: {data.resolved()}\n  database: {db.display_url()}\n"
-            f"  dagster instance: {instance.root_directory}",
-            flush=True,
-        )
-        result = dg.execute_job(
-            parallel.reconstructable_job(),
-            instance=instance,
-            run_config=run_config,
-            tags={"pcs/months": span(months), "pcs/trigger": "pcs backfill --parallel"},
-        )
-        rows = {
-            parse_month(e.partition): e.materialization.metadata["dagster/row_count"].value
-            for e in result.get_asset_materialization_events()
-            if e.asset_key == DESIGNATIONS and e.partition
-        }
-        for month in months:
-            done = f"{rows[month]} designations written" if month in rows else "not scored"
-            print(f"  {month:%Y-%m}: {done}")
-        return _report(result, months, time.perf_counter() - t0)
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` with ``values`` set for the block (the run's fork server, started in it,
-    copies it to the step processes)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _report(result, months: list, elapsed: float) -> int:
-    """The final line (and on failure the error); the exit code."""
-    if result.success:
-        print(f"done: {span(months)} scored in {elapsed:.1f}s (run {result.run_id})")
-        return 0
-    written = written_months(result)
-    not_scored = [m for m in months if m not in written]
-    print(
-        f"pcs backfill: run {result.run_id} failed after {elapsed:.1f}s; not scored: "
-        f"{_spans(not_scored)}; scored and written: {_spans(written) or 'none'}",
-        file=sys.stderr,
-    )
-    print(failure_text(result), file=sys.stderr)
-    return 1
-
-
-def written_months(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> list:
-    """The months a run recorded as materialized (a failed run may have written some)."""
-    return sorted(
-        {
-            parse_month(e.partition)
-            for e in result.get_asset_materialization_events()
-            if e.asset_key == DESIGNATIONS and e.partition
-        }
-    )
-
-
-def _spans(months: list) -> str:
-    return ", ".join(span(c) for c in chunks(months, None))

@@ -4,35 +4,29 @@ into the embedded SQLite database, print what came out, and say how to look furt
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 
 import polars as pl
 
+from orchestration.tables import markdown
 from pcs import cli
+from pcs.cli import logs
+from pcs.cli.backfill import DEFAULT_DAGSTER_HOME
 from pcs.generate import generate
-from pcs.settings import PROJECT_ROOT, get_settings
+from pcs.settings import VAR_DIR, get_settings
 from scoring import calendar, ingest
 from storage import results
 from storage.engines import database_url, get_engine
 
 DEMO_PARTNERS = 300
-ADMIN_TOKEN_FILE = PROJECT_ROOT / "var" / "admin-token"
-
-
-def _say(text: str = "") -> None:
-    print(text, flush=True)
+ADMIN_TOKEN_FILE = VAR_DIR / "admin-token"
+LOG = logging.getLogger("pcs.cli.demo")  # not __name__: `python -m` runs it as __main__
 
 
 def _table(df: pl.DataFrame) -> str:
-    with pl.Config(
-        tbl_formatting="ASCII_MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_rows=20,
-        fmt_str_lengths=40,
-    ):
-        return str(df)
+    return markdown(df, rows=20, text_width=40)
 
 
 def summary_tables(url: str, month) -> dict[str, pl.DataFrame]:
@@ -92,25 +86,30 @@ def summary_tables(url: str, month) -> dict[str, pl.DataFrame]:
 
 
 def main() -> int:
+    with logs.progress(sys.stdout):
+        return _demo()
+
+
+def _demo() -> int:
     settings = get_settings()
     data = settings.data_dir
     if not (data / "months").exists():
-        _say(f"Generating {DEMO_PARTNERS} partners x 24 months into {data} ...")
-        s = generate(data, partners=DEMO_PARTNERS, months=24, start="2023-01", seed=7, progress=_say)
-        _say(f"  {s.tenants} tenants, {s.usage_rows} usage rows, {s.association_rows} association rows")
+        LOG.info(f"Generating {DEMO_PARTNERS} partners x 24 months into {data} ...")
+        s = generate(data, partners=DEMO_PARTNERS, months=24, start="2023-01", seed=7, progress=LOG.info)
+        LOG.info(f"{s.tenants} tenants, {s.usage_rows} usage rows, {s.association_rows} association rows")
     months = ingest.list_months(data)
     last = months[-1]
     first = calendar.add_months(last, -11)
-    _say(f"\nScoring {first:%Y-%m}..{last:%Y-%m} with the Dagster job into {database_url()} ...")
+    LOG.info(f"Scoring {first:%Y-%m}..{last:%Y-%m} with the Dagster job into {database_url()} ...")
     rc = cli.main(["backfill", "--from", f"{first:%Y-%m}", "--to", f"{last:%Y-%m}", "--data", str(data)])
     if rc != 0:
-        _say("The backfill failed; see the message above.")
+        print("The backfill failed; see the message above.")
         return rc
 
     tables = summary_tables(database_url(), last)
-    _say(f"\n## {last:%Y-%m}: partners qualifying per track\n" + _table(tables["per_track"]))
-    _say("\n## Closest misses (not attained, highest path total)\n" + _table(tables["closest_misses"]))
-    _say(f"\n## Biggest movers since {calendar.add_months(last, -1):%Y-%m}\n" + _table(tables["movers"]))
+    print(f"\n## {last:%Y-%m}: partners qualifying per track\n" + _table(tables["per_track"]))
+    print("\n## Closest misses (not attained, highest path total)\n" + _table(tables["closest_misses"]))
+    print(f"\n## Biggest movers since {calendar.add_months(last, -1):%Y-%m}\n" + _table(tables["movers"]))
 
     admin = settings.admin_token
     if not admin:
@@ -120,20 +119,20 @@ def main() -> int:
             ADMIN_TOKEN_FILE.chmod(0o600)
         admin = ADMIN_TOKEN_FILE.read_text().strip()
     partner = tables["movers"]["partner_id"][0] if tables["movers"].height else None
-    _say("\n## Look further")
-    _say("Dagster UI (runs, partitions, checks, schedule, sensors):")
-    _say(
-        f"  DAGSTER_HOME={PROJECT_ROOT / 'var' / 'dagster_home'} PCS_DATA_DIR={data} "
+    print("\n## Look further")
+    print("Dagster UI (runs, partitions, checks, schedule, sensors):")
+    print(
+        f"  DAGSTER_HOME={DEFAULT_DAGSTER_HOME} PCS_DATA_DIR={data} "
         "uv run dagster dev -w workspace.yaml   # then http://127.0.0.1:3000"
     )
-    _say("GraphQL API with GraphiQL at http://127.0.0.1:8000/graphql:")
-    _say(f"  PCS_ADMIN_TOKEN={admin} PCS_DATA_DIR={data} uv run pcs serve")
-    _say(
+    print("GraphQL API with GraphiQL at http://127.0.0.1:8000/graphql:")
+    print(f"  PCS_ADMIN_TOKEN={admin} PCS_DATA_DIR={data} uv run pcs serve")
+    print(
         f"  curl -s http://127.0.0.1:8000/graphql -H 'Authorization: Bearer {admin}' "
         "-H 'Content-Type: application/json' -d '{\"query\":\"{ months }\"}'"
     )
     if partner:
-        _say(f"A token for partner {partner} only:  uv run pcs token create --partner {partner}")
+        print(f"A token for partner {partner} only:  uv run pcs token create --partner {partner}")
     return 0
 
 

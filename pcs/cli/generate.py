@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-import time
 
 from pcs.generate import generate
+
+LOG = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    t0 = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - t0:6.1f}s] {message}", flush=True)
-
     try:
         s = generate(
             args.out,
@@ -41,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             start=args.start,
             seed=args.seed,
             fmt=args.fmt,
-            progress=say,
+            progress=LOG.info,
             overwrite=args.overwrite,
         )
     except FileExistsError:

@@ -9,46 +9,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 
 import polars as pl
 
+from pcs.cli.arguments import add_month_range, month_range_of
 from pcs.settings import get_settings
 from scoring import service
-from scoring.calendar import month_range, parse_month
 from scoring.frames import InputError
 from scoring.scorecards import scorecards, summary
 
+PROGRESS_STREAM = "stderr"  # standard output is for the summary (and --json -)
+LOG = logging.getLogger(__name__)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="first", required=True, metavar="YYYY-MM", help="first month")
-    parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="last month (default: --from)")
-    parser.add_argument("--data", metavar="DIR", help="input data folder (default: PCS_DATA_DIR)")
+    add_month_range(parser)
     parser.add_argument("--json", metavar="FILE", help="write the scorecards as JSON (- for stdout)")
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        first = parse_month(args.first, what="--from")
-        last = parse_month(args.last, what="--to") if args.last else first
-        if last < first:
-            raise ValueError(f"--to {last:%Y-%m} is before --from {first:%Y-%m}")
-    except ValueError as exc:
-        print(f"pcs score: {exc}", file=sys.stderr)
+    months = month_range_of(args, "score")
+    if months is None:
         return 2
     directory = args.data or get_settings().data_dir
     t0 = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - t0:6.1f}s] {message}", file=sys.stderr, flush=True)
-
     try:
-        scored = service.score_months(month_range(first, last), directory=directory, progress=say)
+        scored = service.score_months(months, directory=directory, progress=LOG.info)
     except InputError as exc:
         print(f"pcs score: bad input in {directory}\n{exc}", file=sys.stderr)
         return 1
-    say(f"scored in {time.perf_counter() - t0:.1f}s")
+    LOG.info(f"scored in {time.perf_counter() - t0:.1f}s")
     for warning in scored.warnings:
         print(f"warning: {warning}", file=sys.stderr)
 

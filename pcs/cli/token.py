@@ -7,6 +7,9 @@ import argparse
 import datetime as dt
 import sys
 
+import polars as pl
+
+from orchestration.tables import markdown
 from storage import migrate
 from storage.engines import get_engine
 from storage.tokens import UnknownPartnerError, create_token, list_tokens, revoke_token
@@ -49,13 +52,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.token_command == "list":
         rows = list_tokens(engine, args.partner, include_revoked=not args.active)
-        header = ("id", "partner", "label", "created", "revoked")
-        table = [header] + [
-            (str(t.id), t.partner_id, t.label or "", _fmt_time(t.created_at), _fmt_time(t.revoked_at)) for t in rows
-        ]
-        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-        for r in table:
-            print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        table = pl.DataFrame(
+            [(str(t.id), t.partner_id, t.label or "", _fmt_time(t.created_at), _fmt_time(t.revoked_at)) for t in rows],
+            schema=["id", "partner", "label", "created", "revoked"],
+            orient="row",
+        )
+        print(markdown(table, rows=max(len(rows), 1)))
         return 0
     if args.token_command == "revoke":
         if revoke_token(engine, args.id):

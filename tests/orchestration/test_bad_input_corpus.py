@@ -13,7 +13,7 @@ and 2024-06 scored from the good data. Each case must:
 * leave the database as it was: every table's row count and sha256 over its sorted rows
   (``tests.support.tables``, run ids and timestamps included) equal before and after.
 
-The case builders reuse ``tests/scoring/test_ingest.py``'s (``write_csv``, ``set_cell``, the headers and
+The case builders use ``tests/support/inputs.py`` (``write_csv``, ``set_cell``, the headers and
 file names), applied to the example's real files. SQLite for every case, PostgreSQL for a
 representative subset; and one control case (allowed variations) that must succeed, to show the
 harness can tell.
@@ -31,19 +31,23 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from orchestration import assets as A
+from orchestration import checks as C
 from scoring import service
 from scoring.frames import InputError
 from storage import migrate
 from storage.engines import dispose_engines, get_engine
-from tests.orchestration.test_pipeline import EXAMPLE, JUN, MAY, copy_example, materialize, step_failure
-from tests.scoring.test_ingest import (
+from tests.support.dagster_runs import materialize, step_failure
+from tests.support.inputs import (
     ASSOC_FILE,
     ASSOC_HEADER,
     CERTS_HEADER,
+    EXAMPLE,
+    JUN,
+    MAY,
     PARTNERS_HEADER,
     USAGE_FILE,
     USAGE_HEADER,
+    copy_example,
     set_cell,
     write_csv,
 )
@@ -362,7 +366,7 @@ def run_case(case: Case, url: str, tmp_path: Path) -> None:
         if case.column is not None:
             assert f"column '{case.column}'" in error
         (check,) = result.get_asset_check_evaluations()
-        assert (check.check_name, check.passed, check.severity) == (A.INPUT_VALID, False, dg.AssetCheckSeverity.ERROR)
+        assert (check.check_name, check.passed, check.severity) == (C.INPUT_VALID, False, dg.AssetCheckSeverity.ERROR)
         assert error in check.metadata["error"].md_str
         assert not result.get_asset_materialization_events()  # the month failed
         assert not instance.get_materialized_partitions(dg.AssetKey("designations"))

@@ -15,12 +15,13 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from orchestration import assets as A
 from orchestration import parallel
+from orchestration import specs as S
 from orchestration.definitions import defs
 from storage import results as R
 from storage.engines import get_engine
-from tests.orchestration.test_pipeline import EXAMPLE, JUN, MAY, materialize
+from tests.support.dagster_runs import materialize
+from tests.support.inputs import EXAMPLE, JUN, MAY
 from tests.support.tables import duplicate_keys, fingerprint, month_rows
 
 pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="shared/examples/small is missing")
@@ -49,7 +50,7 @@ def test_the_same_month_three_times_gives_identical_tables(db_url):
                 result = run()
                 assert result.success, f"{path} run {i + 1}"
                 materialized = {(e.asset_key, e.partition) for e in result.get_asset_materialization_events()}
-                assert materialized == {(k, "2024-06-01") for k in [A.SNAPSHOT, *map(dg.AssetKey, A.RESULT_ORDER)]}
+                assert materialized == {(k, "2024-06-01") for k in [S.SNAPSHOT, *map(dg.AssetKey, S.RESULT_ORDER)]}
                 stable.append((path, fingerprint(engine, volatile=False)))
                 volatile.append(fingerprint(engine))
                 scored = R.read_frame(engine, "scored_months")

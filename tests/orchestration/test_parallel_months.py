@@ -3,7 +3,7 @@ with Dagster's multiprocess executor, for real: a persistent Dagster instance in
 ``DAGSTER_HOME``, one process per month, a real SQLite file and a real PostgreSQL database
 (``db_url``, see conftest.py), generated data (300 partners), and ``pcs backfill --parallel``.
 
-The reference is the single-run asset path (``score_months``, one run, one chunk) over the same
+The reference is the single-run asset path (``score_months``, one run) over the same
 months into a SQLite file of its own; the comparison is on the whole database (``tests.support.tables``:
 every table's rows, read with plain SQL, hashed), so a duplicate, a missing row or any other
 month written by mistake shows."""
@@ -20,21 +20,22 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration import assets as A
+from orchestration import checks as C
 from orchestration import parallel
-from orchestration.definitions import defs
+from orchestration import specs as S
+from orchestration.definitions import defs, reconstructable_parallel_job
 from orchestration.partitions import partition_key
 from pcs import cli
 from pcs.generate import generate
 from scoring.calendar import month_range
 from storage import results as R
 from storage.engines import dispose_engines, get_engine
-from tests.orchestration.test_pipeline import PROJECT_ROOT, materialize
-from tests.scoring.test_ingest import USAGE_HEADER, set_cell, write_csv
+from tests.support.dagster_runs import dagster_home, materialize
+from tests.support.inputs import USAGE_HEADER, set_cell, write_csv
 from tests.support.tables import Table, duplicate_keys, fingerprint, month_rows
 
 SIX = month_range(dt.date(2024, 1, 1), dt.date(2024, 6, 1))
-ASSET_KEYS = [A.SNAPSHOT, *(dg.AssetKey(n) for n in A.RESULT_ORDER)]
+ASSET_KEYS = [S.SNAPSHOT, *(dg.AssetKey(n) for n in S.RESULT_ORDER)]
 LOCKED = "database is locked"
 # what concurrent writers must never meet (a retried write logs "write attempt ... failed")
 CONTENTION = (LOCKED, "deadlock detected", "serialization failure", "write attempt")
@@ -68,14 +69,6 @@ def reference(generated, tmp_path_factory) -> Reference:
         return Reference(fingerprint(engine, volatile=False), month_rows(engine))
     finally:
         dispose_engines(url)
-
-
-def dagster_home(tmp_path: Path) -> Path:
-    """A persistent instance folder with the project's instance settings."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copyfile(PROJECT_ROOT / "orchestration/dagster.yaml", home / "dagster.yaml")
-    return home
 
 
 def step_windows(instance: dg.DagsterInstance, run_id: str) -> dict[str, tuple[float, float]]:
@@ -158,7 +151,7 @@ def test_six_months_in_parallel_equal_the_single_run_path(db_url, generated, ref
         first=SIX[0], last=SIX[-1], data=str(generated), database=db_url
     )  # max_concurrent: the default, 2
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        job = parallel.reconstructable_job()
+        job = reconstructable_parallel_job()
         result = dg.execute_job(job, instance=instance, run_config=run_config)
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         run_id = result.run_id
@@ -178,12 +171,12 @@ def test_six_months_in_parallel_equal_the_single_run_path(db_url, generated, ref
             assert instance.get_materialized_partitions(key) == keys, key
         events = result.get_asset_materialization_events()
         assert len(events) == len(ASSET_KEYS) * len(SIX)
-        checks = [c for c in result.get_asset_check_evaluations() if c.check_name == A.INPUT_VALID]
+        checks = [c for c in result.get_asset_check_evaluations() if c.check_name == C.INPUT_VALID]
         assert len(checks) == len(SIX) and all(c.passed for c in checks)
         rows_logged = {
             (e.asset_key.to_user_string(), e.partition): e.materialization.metadata["dagster/row_count"].value
             for e in events
-            if e.asset_key != A.SNAPSHOT
+            if e.asset_key != S.SNAPSHOT
         }
 
         logged = everything_logged(instance, run_id, home)
@@ -259,7 +252,7 @@ def test_pcs_backfill_parallel_a_bad_month_fails_alone(generated, reference, tmp
             (check,) = [
                 r.dagster_event.event_specific_data
                 for r in logs(dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-                if r.dagster_event.event_specific_data.check_name == A.INPUT_VALID
+                if r.dagster_event.event_specific_data.check_name == C.INPUT_VALID
                 and not r.dagster_event.event_specific_data.passed
             ]
             assert check.description.startswith("2024-06 not scored")

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,11 +15,12 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
-import polars as pl
 import pytest
 
 from orchestration import assets as A
+from orchestration import checks as C
 from orchestration import partitions as P
+from orchestration import specs as S
 from orchestration.automation import (
     JOB_NAME,
     certifications_sensor,
@@ -29,66 +29,22 @@ from orchestration.automation import (
 from orchestration.definitions import defs
 from orchestration.resources import DataFolder, ResultsDatabase
 from pcs import cli
-from scoring import ingest, service
+from pcs.settings import PROJECT_ROOT
+from scoring import ingest
 from scoring.calendar import month_range
 from storage import results as R
 from storage.engines import dispose_engines, get_engine
+from tests.support.dagster_runs import assert_same, dagster_home, expected, materialize, step_failure, stored
+from tests.support.inputs import EXAMPLE, JUN, MAY, copy_example
+from tests.support.ports import free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = PROJECT_ROOT.parent / "shared" / "examples" / "small" / "data"
 pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="shared/examples/small is not beside the project")
 
-JUN = dt.date(2024, 6, 1)
-MAY = dt.date(2024, 5, 1)
 YEAR_2024 = month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1))
 BAD_FILE = "months/2024-06/workload_usage.csv"
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-
-
-def resources(db_url: str, data: Path = EXAMPLE) -> dict:
-    return {"data_folder": DataFolder(path=str(data)), "results_db": ResultsDatabase(url=db_url)}
-
-
-def materialize(db_url: str, data: Path = EXAMPLE, *, months: list[dt.date], instance=None, selection=None):
-    key, tags = P.run_target(months)
-    return dg.materialize(
-        [A.score_months],
-        partition_key=key,
-        tags=tags,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        resources=resources(db_url, data),
-        raise_on_error=False,
-        selection=selection,
-    )
-
-
-def stored(db_url: str, months: list[dt.date]) -> dict[str, pl.DataFrame]:
-    engine = get_engine(db_url)
-    return {name: R.read_frame(engine, name, months=months) for name in R.RESULTS}
-
-
-def expected(months: list[dt.date], data: Path = EXAMPLE) -> dict[str, pl.DataFrame]:
-    frames = service.score_months(months, directory=data).result.frames()
-    return {n: df.sort(list(R.RESULTS[n].key)) for n, df in frames.items()}
-
-
-def assert_same(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
-    assert set(got) == set(want)
-    for name in want:
-        assert got[name].height == want[name].height, name
-        assert got[name].height > 0, name
-        assert got[name].equals(want[name].select(got[name].columns)), f"{name} differs"
-
-
-def copy_example(tmp_path: Path) -> Path:
-    """A writable copy of the example data folder."""
-    data = tmp_path / "data"
-    shutil.copytree(EXAMPLE, data)
-    for p in [data, *data.rglob("*")]:
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    return data
 
 
 def broken_copy(tmp_path: Path) -> Path:
@@ -101,11 +57,6 @@ def broken_copy(tmp_path: Path) -> Path:
     lines[2] = ",".join(cells)
     usage.write_text("\n".join(lines) + "\n")
     return data
-
-
-def step_failure(result) -> str:
-    (event,) = [e for e in result.all_events if e.is_step_failure]
-    return event.step_failure_data.user_failure_data.description
 
 
 # ---- definitions -----------------------------------------------------------------------------
@@ -122,10 +73,10 @@ def test_definitions_load_with_job_schedule_sensors_and_lookback():
     assert {s.name for s in defs.sensors} == {"new_month_sensor", "certifications_sensor"}
 
     graph = defs.resolve_asset_graph()
-    snapshot = graph.get(A.SNAPSHOT)
+    snapshot = graph.get(S.SNAPSHOT)
     assert snapshot.partitions_def == P.MONTHLY
     assert snapshot.backfill_policy == dg.BackfillPolicy.single_run()
-    mapping = graph.get_partition_mapping(dg.AssetKey("customer_details"), A.SNAPSHOT)
+    mapping = graph.get_partition_mapping(dg.AssetKey("customer_details"), S.SNAPSHOT)
     assert (mapping.start_offset, mapping.end_offset) == (-12, 0)
     # the lookback as the UI resolves it: 2024-06 depends on snapshots 2023-06..2024-06, of
     # which 2024-01..2024-06 are partitions
@@ -133,7 +84,7 @@ def test_definitions_load_with_job_schedule_sensors_and_lookback():
         P.MONTHLY.subset_with_partition_keys(["2024-06-01"]), P.MONTHLY, P.MONTHLY
     ).partitions_subset.get_partition_keys()
     assert list(upstream) == [f"2024-0{m}-01" for m in range(1, 7)]
-    assert {k.name for k in graph.asset_check_keys} == {A.INPUT_VALID, A.SEATS_WARNING, A.PARTNERS_NAMED}
+    assert {k.name for k in graph.asset_check_keys} == {C.INPUT_VALID, C.SEATS_WARNING, C.PARTNERS_NAMED}
     assert A.score_months.op.pool == "results_db"
 
 
@@ -168,10 +119,10 @@ def test_month_rows_equal_the_service_output_and_a_rerun_is_identical(db_url):
         assert meta["partners scored"].value == 30
         assert "| score" in meta["score distribution"].md_str
         checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-        assert checks[A.INPUT_VALID].passed
-        assert not checks[A.SEATS_WARNING].passed  # the example has active_users > paid_seats
-        assert checks[A.SEATS_WARNING].severity == dg.AssetCheckSeverity.WARN
-        assert not checks[A.PARTNERS_NAMED].passed  # and partners without a name
+        assert checks[C.INPUT_VALID].passed
+        assert not checks[C.SEATS_WARNING].passed  # the example has active_users > paid_seats
+        assert checks[C.SEATS_WARNING].severity == dg.AssetCheckSeverity.WARN
+        assert not checks[C.PARTNERS_NAMED].passed  # and partners without a name
         run_1 = R.read_frame(get_engine(db_url), "scored_months")["run_id"].to_list()
         assert run_1 == [result.run_id]
 
@@ -194,7 +145,7 @@ def test_broken_month_fails_names_the_problem_and_writes_nothing(db_url, tmp_pat
         assert text.startswith("2024-06 not scored, nothing written (bad input: 2024-06)")
         assert f"{BAD_FILE}, column 'paid_seats', row 2, value '-5'" in text
         (check,) = result.get_asset_check_evaluations()
-        assert (check.check_name, check.passed, check.severity) == (A.INPUT_VALID, False, dg.AssetCheckSeverity.ERROR)
+        assert (check.check_name, check.passed, check.severity) == (C.INPUT_VALID, False, dg.AssetCheckSeverity.ERROR)
         assert BAD_FILE in check.metadata["error"].md_str
         assert not result.get_asset_materialization_events()
 
@@ -218,7 +169,7 @@ def test_range_run_reads_each_input_month_once(db_url, monkeypatch):
         assert result.success
         assert len(instance.get_runs()) == 1
     assert sorted(reads) == month_range(dt.date(2023, 1, 1), dt.date(2024, 12, 1))  # 24, once each
-    partitions = {e.partition for e in result.get_asset_materialization_events() if e.asset_key == A.SNAPSHOT}
+    partitions = {e.partition for e in result.get_asset_materialization_events() if e.asset_key == S.SNAPSHOT}
     assert partitions == {P.partition_key(m) for m in YEAR_2024}
     assert_same(stored(db_url, YEAR_2024), expected(YEAR_2024))
 
@@ -276,14 +227,14 @@ def test_selecting_the_snapshot_only_validates_and_a_result_subset_writes_all(tm
     data = broken_copy(tmp_path)
     try:
         with dg.DagsterInstance.ephemeral() as instance:
-            ok = materialize(url, data, months=[MAY], instance=instance, selection=[A.SNAPSHOT])
+            ok = materialize(url, data, months=[MAY], instance=instance, selection=[S.SNAPSHOT])
             assert ok.success
             (event,) = ok.get_asset_materialization_events()
-            assert event.asset_key == A.SNAPSHOT and event.partition == "2024-05-01"
+            assert event.asset_key == S.SNAPSHOT and event.partition == "2024-05-01"
             assert event.materialization.metadata["usage rows"].value == 732
             assert not (tmp_path / "results.sqlite").exists()  # the database is not even opened
 
-            bad = materialize(url, data, months=[JUN], instance=instance, selection=[A.SNAPSHOT])
+            bad = materialize(url, data, months=[JUN], instance=instance, selection=[S.SNAPSHOT])
             assert not bad.success
             assert step_failure(bad).startswith("2024-06: input not valid (bad input: 2024-06)")
 
@@ -291,7 +242,7 @@ def test_selecting_the_snapshot_only_validates_and_a_result_subset_writes_all(tm
             assert some.success
             assert [e.asset_key.to_user_string() for e in some.get_asset_materialization_events()] == [
                 "monthly_snapshot",
-                *A.RESULT_ORDER,
+                *S.RESULT_ORDER,
             ]  # all written (one transaction), all recorded
             assert_same(stored(url, [JUN]), expected([JUN]))
     finally:
@@ -361,7 +312,7 @@ def test_certifications_sensor_rescores_the_latest_scored_month(tmp_path):
         assert request.run_key == f"certifications.csv@{certs.stat().st_mtime_ns}:2024-06"
         assert result.cursor == f"certifications.csv@{certs.stat().st_mtime_ns}"
         (observation,) = result.asset_events
-        assert observation.asset_key == A.CERTIFICATIONS
+        assert observation.asset_key == S.CERTIFICATIONS
     finally:
         dispose_engines(url)
 
@@ -415,7 +366,7 @@ def test_pcs_backfill_with_a_broken_month_exits_non_zero_naming_it(tmp_path, mon
         assert_same(stored(url, spring), before)
 
         assert cli.main(["backfill", "--from", "2023-06", "--to", "2024-01", "--database", url]) == 2
-        assert "2023-06..2023-12 not a partition" in capsys.readouterr().err
+        assert "2023-06..2023-12 not a monthly partition" in capsys.readouterr().err
     finally:
         dispose_engines(url)
 
@@ -424,9 +375,7 @@ def test_pcs_backfill_with_a_broken_month_exits_non_zero_naming_it(tmp_path, mon
 
 
 def _env(tmp_path: Path, url: str) -> dict[str, str]:
-    home = tmp_path / "dagster_home"
-    home.mkdir(exist_ok=True)
-    shutil.copyfile(PROJECT_ROOT / "orchestration/dagster.yaml", home / "dagster.yaml")
+    home = dagster_home(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PCS_", "DAGSTER_"))}
     return env | {"PCS_DATA_DIR": str(EXAMPLE), "PCS_DATABASE_URL": url, "DAGSTER_HOME": str(home)}
 
@@ -450,14 +399,8 @@ def test_dagster_asset_materialize_command_scores_a_month(tmp_path):
         dispose_engines(url)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_webserver_serves_the_workspace(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [_bin("dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT_ROOT, env=_env(tmp_path, f"sqlite:///{tmp_path / 'r.sqlite'}"),

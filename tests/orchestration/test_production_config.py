@@ -31,8 +31,9 @@ from orchestration.automation import JOB_NAME
 from orchestration.parallel import JOB_NAME as PARALLEL_JOB_NAME
 from storage import results as R
 from storage.engines import dispose_engines, get_engine
-from tests.graphql_api.test_tokens import _free_port
-from tests.orchestration.test_pipeline import EXAMPLE, assert_same, expected, stored
+from tests.support.dagster_runs import assert_same, expected, stored
+from tests.support.inputs import EXAMPLE
+from tests.support.ports import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -200,7 +201,7 @@ def test_deploy_config_runs_the_pipeline_into_postgresql_and_the_api_serves_it(p
         assert_same(stored(results, [month]), expected([month]))
 
     # the API over them: two uvicorn workers behind one port
-    port = _free_port()
+    port = free_port()
     server = _Process([str(BIN / "pcs"), "serve", "--host", "127.0.0.1", "--port", str(port),
                        "--workers", "2", "--log-level", "warning"], env, tmp_path / "serve.log")  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -14,9 +14,9 @@ import pytest
 from pcs import cli
 from storage import migrate
 from storage.engines import dispose_engines
+from tests.support.inputs import EXAMPLE
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = PROJECT_ROOT.parent / "shared" / "examples" / "small"
+EXPECTED_SCORECARDS = EXAMPLE.parent / "expected-scorecards.json"
 needs_example = pytest.mark.skipif(not EXAMPLE.exists(), reason="shared/examples/small is not beside the project")
 
 
@@ -49,14 +49,12 @@ def test_generate_then_score_the_generated_folder(tmp_path, capsys):
 @needs_example
 def test_score_the_example_year_matches_the_expected_scorecards(tmp_path, capsys):
     cards = tmp_path / "cards.json"
-    code = cli.main(
-        ["score", "--from", "2024-01", "--to", "2024-12", "--data", str(EXAMPLE / "data"), "--json", str(cards)]
-    )
+    code = cli.main(["score", "--from", "2024-01", "--to", "2024-12", "--data", str(EXAMPLE), "--json", str(cards)])
     assert code == 0
     out = capsys.readouterr().out
     assert "2024-01" in out and "2024-12" in out and "SMB qualifying" in out
     got = json.loads(cards.read_text())
-    want = json.loads((EXAMPLE / "expected-scorecards.json").read_text())
+    want = json.loads(EXPECTED_SCORECARDS.read_text())
     assert len(got) == len(want) == 360
     assert sum(c["attained"] for c in got) == sum(c["attained"] for c in want) == 8
 
@@ -64,7 +62,7 @@ def test_score_the_example_year_matches_the_expected_scorecards(tmp_path, capsys
 @needs_example
 def test_score_reports_bad_input_and_bad_arguments(tmp_path, capsys):
     data = tmp_path / "data"
-    shutil.copytree(EXAMPLE / "data", data)
+    shutil.copytree(EXAMPLE, data)
     partners = data / "partners.csv"
     partners.chmod(0o644)
     partners.write_text(partners.read_text() + "P000001,Duplicate\n")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from pcs.settings import PROJECT_ROOT
 
 
 def test_demo_generates_scores_and_prints_a_summary(tmp_path):
@@ -19,7 +18,7 @@ def test_demo_generates_scores_and_prints_a_summary(tmp_path):
         "PCS_ADMIN_TOKEN": "demo-admin-token",
     }
     out = subprocess.run(
-        [sys.executable, "-m", "pcs.cli.demo"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "pcs.cli.demo"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout

@@ -29,31 +29,25 @@ from scoring.ingest import (
     read_partners,
     read_snapshots,
 )
+from tests.support.inputs import (
+    ASSOC_FILE,
+    ASSOC_HEADER,
+    CERTS_HEADER,
+    PARTNERS_HEADER,
+    USAGE_FILE,
+    USAGE_HEADER,
+    set_cell,
+    write_csv,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "small" / "data"
 if not EXAMPLE.is_dir():  # the project may be checked out elsewhere
     EXAMPLE = Path("/work/shared/examples/small/data")
 
 JUNE = dt.date(2024, 6, 1)
-USAGE_FILE = "months/2024-06/workload_usage.csv"
-ASSOC_FILE = "months/2024-06/associations.csv"
-
-USAGE_HEADER = ["tenant_id", "workload", "paid_seats", "active_users"]
-ASSOC_HEADER = ["partner_id", "tenant_id", "workload", "association_type", "associated_on"]
-PARTNERS_HEADER = ["partner_id", "partner_name"]
-CERTS_HEADER = ["partner_id", "person_id", "certification", "earned_on", "expires_on"]
 
 
 # ---- fixtures and helpers ----------------------------------------------------------------------
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def usage_rows() -> list[list[str]]:
@@ -123,11 +117,6 @@ def assert_names(err: InputError, file: str, column: str | None, row: int | None
     if value is not None:
         assert repr(value) in text
     return matches[0]
-
-
-def set_cell(rows: list[list[str]], header: list[str], row: int, column: str, value: str):
-    rows[row - 1][header.index(column)] = value
-    return rows
 
 
 def bad_usage(data: Path, row: int, column: str, value: str) -> InputError:
