@@ -1,3 +1,6 @@
+"""``Customer`` (a tenant a partner holds, its eligibility and counting per track), ``HeldWorkload``,
+``CustomerConnection``."""
+
 import datetime as dt
 from typing import Any
 

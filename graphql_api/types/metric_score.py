@@ -1,3 +1,5 @@
+"""``MetricScore``: one metric of a path, its winning option and every option scored."""
+
 import strawberry
 
 from graphql_api.enums import METRICS, OPTIONS, AssociationOption, Metric

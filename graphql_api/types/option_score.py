@@ -1,3 +1,5 @@
+"""``OptionScore``: one association option of a metric, its measure and points."""
+
 from typing import Any
 
 import strawberry

@@ -1,3 +1,5 @@
+"""``PathScore``: one track's total, whether it qualifies, and its metrics."""
+
 import datetime as dt
 
 import strawberry

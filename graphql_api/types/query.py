@@ -1,3 +1,5 @@
+"""``Query``: the root fields (partner, partners, designations, months, viewer, simulate, ...)."""
+
 import datetime as dt
 
 import strawberry

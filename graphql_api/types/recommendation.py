@@ -1,3 +1,5 @@
+"""``Recommendation`` and ``RecommendedGain``: the cheapest gains that would lift a path's total."""
+
 import strawberry
 
 from graphql_api.enums import AssociationOption, Metric, Track

@@ -1,3 +1,5 @@
+"""``ScoredMonth``: a month with stored scores and when it was last materialized."""
+
 import datetime as dt
 from typing import Any
 

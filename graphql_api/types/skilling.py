@@ -1,3 +1,5 @@
+"""The skilling report's types: certified persons and their certifications."""
+
 import datetime as dt
 
 import strawberry

@@ -1,3 +1,5 @@
+"""``Trend`` and its series: a partner's totals and metrics over months, with changes."""
+
 import datetime as dt
 
 import strawberry

@@ -1,3 +1,5 @@
+"""``Viewer``: who the bearer token is (the admin or one partner)."""
+
 import strawberry
 
 from graphql_api import auth
