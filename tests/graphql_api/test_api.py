@@ -20,7 +20,8 @@ from graphql_api.app import create_app
 from graphql_api.config import ApiSettings
 from storage.engines import dispose_engines, get_engine
 from storage.results import write_results
-from tests.support.api_server import EXAMPLE, GraphQLClient, ServerThread, example_results, write_scored
+from tests.support.api_server import GraphQLClient, ServerThread, example_results, write_scored
+from tests.support.paths import EXAMPLE
 
 SCORECARD = """
   partnerId month attained bestTrack score

@@ -27,13 +27,13 @@ from storage.engines import dispose_engines, get_engine
 from storage.tokens import create_token, revoke_token
 from tests.support.api_server import (
     B_OFFSETS,
-    EXAMPLE_DATA,
     ServerThread,
     example_results,
     month_versions,
     write_scored,
     write_version,
 )
+from tests.support.paths import EXAMPLE_DATA
 
 MONTH = dt.date(2024, 6, 1)
 SCORECARD_Q = (

@@ -39,7 +39,8 @@ from graphql_api.config import ApiSettings
 from graphql_api.schema import SDL_PATH
 from storage.engines import get_engine
 from storage.tokens import create_token
-from tests.support.api_server import EXAMPLE_DATA, ServerThread
+from tests.support.api_server import ServerThread
+from tests.support.paths import EXAMPLE_DATA
 
 PARTNER = "P000001"  # a token of tests.support.api_server.API_PARTNERS
 ATTAINING = "P000000"  # attains in 2024-09: its warnings search customers at risk (a costly field)

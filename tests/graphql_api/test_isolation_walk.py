@@ -48,7 +48,8 @@ from graphql_api.config import ApiSettings
 from graphql_api.schema import schema as api_schema
 from storage.engines import get_engine
 from storage.tokens import create_token
-from tests.support.api_server import EXAMPLE_DATA, EXAMPLE_MONTHS, GraphQLClient
+from tests.support.api_server import EXAMPLE_MONTHS, GraphQLClient
+from tests.support.paths import EXAMPLE_DATA
 
 OWN = "P000003"  # attains in 2024-04 and 2024-09: customers at risk, expiring certifications, ...
 MONTH = "2024-04"  # the month of every `month` argument (OWN attains; a certification expires within 90 days)

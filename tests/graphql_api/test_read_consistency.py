@@ -34,8 +34,6 @@ from storage.tokens import create_token
 from tests.support.api_server import (
     B_NAME_SUFFIX,
     B_OFFSETS,
-    EXAMPLE,
-    EXAMPLE_DATA,
     Rewriter,
     ServerThread,
     example_results,
@@ -44,6 +42,7 @@ from tests.support.api_server import (
     write_scored,
     write_version,
 )
+from tests.support.paths import EXAMPLE, EXAMPLE_DATA
 
 MONTH = dt.date(2024, 6, 1)
 M = MONTH.isoformat()[:7]

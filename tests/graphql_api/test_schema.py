@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, build_schema
@@ -12,8 +11,9 @@ from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLScalarType, build
 from graphql_api.errors import UserError
 from graphql_api.schema import SDL_PATH, sdl
 from graphql_api.types.scalars import parse_month, serialize_month
+from tests.support.paths import SPEC
 
-INTERFACES = Path(__file__).resolve().parents[3] / "shared" / "spec" / "interfaces.md"
+INTERFACES = SPEC / "interfaces.md"
 
 
 # interfaces.md names the connections "Relay-style" without spelling them out: the Relay shape

@@ -12,7 +12,8 @@ from graphql_api.config import ApiSettings
 from graphql_api.db import queries as db
 from storage.engines import get_engine
 from storage.tokens import create_token, revoke_token
-from tests.support.api_server import EXAMPLE_DATA, GraphQLClient, ServerThread
+from tests.support.api_server import GraphQLClient, ServerThread
+from tests.support.paths import EXAMPLE_DATA
 
 OWN, OTHER = "P000001", "P000000"
 

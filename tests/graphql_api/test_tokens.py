@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
@@ -18,8 +17,7 @@ from pcs.cli import serve as server
 from storage import models as M
 from storage import tokens
 from storage.engines import get_engine
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import PROJECT_ROOT
 
 
 def _add_partner(url: str, partner_id: str) -> None:

@@ -33,9 +33,9 @@ from storage import results as R
 from storage.engines import dispose_engines, get_engine
 from tests.support.dagster_runs import assert_same, expected, stored
 from tests.support.inputs import EXAMPLE
+from tests.support.paths import PROJECT_ROOT
 from tests.support.ports import free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = PROJECT_ROOT / "deploy"
 APR, MAY, JUN = dt.date(2024, 4, 1), dt.date(2024, 5, 1), dt.date(2024, 6, 1)
 BIN = Path(sys.executable).parent

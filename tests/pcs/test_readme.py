@@ -7,11 +7,12 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+from tests.support.paths import PROJECT_ROOT
+
+README = (PROJECT_ROOT / "README.md").read_text()
 
 
 def _curl_examples() -> list[str]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
 from scoring.calendar import month_range
 from scoring.scorecards import scorecards
 from scoring.service import score_months
+from tests.support.paths import EXAMPLE
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "small"
 pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="shared/examples/small is not beside the project")
 
 

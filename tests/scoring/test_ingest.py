@@ -39,10 +39,9 @@ from tests.support.inputs import (
     set_cell,
     write_csv,
 )
+from tests.support.paths import EXAMPLE_DATA
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "shared" / "examples" / "small" / "data"
-if not EXAMPLE.is_dir():  # the project may be checked out elsewhere
-    EXAMPLE = Path("/work/shared/examples/small/data")
+EXAMPLE = EXAMPLE_DATA
 
 JUNE = dt.date(2024, 6, 1)
 

@@ -8,8 +8,9 @@ import pytest
 from scoring import simulate as sim
 from scoring.frames import CERTIFICATIONS_SCHEMA
 from scoring.scorecards import scorecards
-from tests.support.api_server import EXAMPLE_DATA, example_results
+from tests.support.api_server import example_results
 from tests.support.builders import RULEBOOKS, World, day, month
+from tests.support.paths import EXAMPLE_DATA
 
 METRICS = ("NET_CUSTOMER_ADDS", "INTERMEDIATE_CERTIFICATIONS", "ADVANCED_CERTIFICATIONS", "USAGE_GROWTH", "DEPLOYMENTS")
 

@@ -10,15 +10,15 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import polars as pl
 
 from storage import results
 from storage.engines import dispose_engines, get_engine
+from tests.support.paths import PROJECT_ROOT
 from tests.support.synthetic import synthetic_partners, synthetic_results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 MONTH = dt.date(2024, 6, 1)
 
 # The child rewrites MONTH with other data and stops for good in the middle of the bulk insert:

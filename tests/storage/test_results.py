@@ -12,7 +12,6 @@ import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -26,10 +25,10 @@ from storage import engines, migrate
 from storage import models as M
 from storage import results as R
 from storage.results import write as W
+from tests.support.paths import PROJECT_ROOT
 from tests.support.synthetic import synthetic_partners, synthetic_results
 
 JAN, FEB, MAR = dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 3, 1)
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def snapshot(engine) -> dict[str, pl.DataFrame]:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from storage.engines import dispose_engines
-from tests.support.api_server import EXAMPLE_DATA, Api, serve_example
+from tests.support.api_server import Api, serve_example
+from tests.support.paths import EXAMPLE_DATA
 
 
 def _skip_without_example() -> None:

@@ -29,10 +29,8 @@ from storage import migrate
 from storage.engines import get_engine
 from storage.results import write_results
 from storage.tokens import create_token
+from tests.support.paths import EXAMPLE_DATA
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = PROJECT_ROOT.parent / "shared" / "examples" / "small"
-EXAMPLE_DATA = EXAMPLE / "data"
 EXAMPLE_MONTHS = month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1))
 MATERIALIZED_AT = dt.datetime(2025, 1, 20, 6, 0, tzinfo=dt.UTC)
 

@@ -8,10 +8,9 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from pcs.settings import PROJECT_ROOT
+from tests.support.paths import EXAMPLE_DATA
 
-EXAMPLE = PROJECT_ROOT.parent / "shared" / "examples" / "small" / "data"
-"""The example data folder (snapshots 2023-01..2024-12), beside the project."""
+EXAMPLE = EXAMPLE_DATA  # the example data folder (snapshots 2023-01..2024-12)
 MAY, JUN = dt.date(2024, 5, 1), dt.date(2024, 6, 1)
 
 USAGE_FILE = "months/2024-06/workload_usage.csv"
