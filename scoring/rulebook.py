@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import tomllib
@@ -19,6 +20,7 @@ from scoring.names import fold
 
 __all__ = [
     "DEFAULT_RULEBOOK_PATH",
+    "WORKLOAD_METRICS",
     "OPTION_ALL",
     "OptionMetric",
     "PerUnitMetric",
@@ -33,6 +35,10 @@ __all__ = [
 DEFAULT_RULEBOOK_PATH = Path(__file__).resolve().parent / "rulebooks" / "modern_work.toml"
 
 OPTION_ALL = "ALL"
+
+# the metrics that count workloads, each with its own list of eligible workloads per version
+# (the keys of [version.workloads], upper-cased as the metrics are named)
+WORKLOAD_METRICS = ("NET_CUSTOMER_ADDS", "USAGE_GROWTH", "DEPLOYMENTS")
 
 
 class RulebookError(ValueError):
@@ -62,6 +68,8 @@ class Track:
     advanced_certifications: PerUnitMetric
     usage_growth: OptionMetric
     deployments: OptionMetric
+    # a tenant above seats_max in M stays eligible when it was within the seats in M-12
+    keep_promoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,12 +80,18 @@ class Rulebook:
     min_total_points: Fraction
     min_metric_points: Fraction
     deployment_active_ratio: Fraction
-    eligible_workloads: tuple[str, ...]  # canonical names, in the rulebook's order
+    workloads: dict[str, tuple[str, ...]]  # metric (WORKLOAD_METRICS) -> canonical names, in order
     association_types: dict[str, str]  # input type (upper case) -> option
     intermediate_certifications: tuple[str, ...]
     advanced_certifications: tuple[str, ...]
     certification_aliases: dict[str, str]  # alias -> canonical name
     tracks: tuple[Track, ...]
+    effective_from_approximate: bool = False
+    # old name -> new name: every rename of every version of the file (they apply in all)
+    workload_renames: dict[str, str] = field(default_factory=dict)
+    # canonical certification name -> the last day on which it counts
+    certification_counts_through: dict[str, dt.date] = field(default_factory=dict)
+    removed_certifications: tuple[str, ...] = ()  # no longer eligible under this version
     scale: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,9 +99,38 @@ class Rulebook:
 
     # ---- lookups the scoring uses -------------------------------------------------------
     @property
+    def eligible_workloads(self) -> tuple[str, ...]:
+        """Every workload eligible for some metric, first appearance first."""
+        return tuple(dict.fromkeys(w for names in self.workloads.values() for w in names))
+
+    def workloads_of(self, metric: str) -> tuple[str, ...]:
+        """The workloads eligible for ``metric`` (one of ``WORKLOAD_METRICS``)."""
+        return self.workloads[metric]
+
+    @property
     def workload_names(self) -> dict[str, str]:
-        """Folded workload name -> canonical name, for the eligible workloads."""
-        return {fold(w): w for w in self.eligible_workloads}
+        """Folded workload name -> canonical name, for every eligible workload: either name of a
+        renamed workload maps to the name this version lists."""
+        return self.workload_names_of(self.eligible_workloads)
+
+    def workload_names_of(self, workloads: tuple[str, ...]) -> dict[str, str]:
+        """Folded workload name (either name of a rename) -> canonical name, for ``workloads``."""
+        names = {fold(w): w for w in workloads}
+        for old, new in self.workload_renames.items():
+            if fold(new) in names:
+                names[fold(old)] = names[fold(new)]
+            elif fold(old) in names:
+                names[fold(new)] = names[fold(old)]
+        return names
+
+    @property
+    def certification_deadlines(self) -> dict[str, dt.date]:
+        """Folded certification name (aliases included) -> the last day it counts, where it has one."""
+        deadlines = {fold(c): d for c, d in self.certification_counts_through.items()}
+        for alias, canonical in self.certification_aliases.items():
+            if fold(canonical) in deadlines:
+                deadlines[fold(alias)] = deadlines[fold(canonical)]
+        return deadlines
 
     @property
     def certification_levels(self) -> dict[str, str]:
@@ -139,6 +182,18 @@ class Rulebooks:
         """Every input association type of any version, first appearance first."""
         return tuple(dict.fromkeys(t for book in self.versions for t in book.association_types))
 
+    @property
+    def workload_renames(self) -> dict[str, str]:
+        """Old name -> new name, for every rename (they apply in every version)."""
+        return dict(self.versions[0].workload_renames) if self.versions else {}
+
+    def fold_workload(self, name: str) -> str:
+        """The key under which a workload name is compared in the input: trimmed, case-folded,
+        and a renamed workload's old name replaced by its new one."""
+        renamed = {fold(old): fold(new) for old, new in self.workload_renames.items()}
+        key = fold(name)
+        return renamed.get(key, key)
+
 
 # ---- loading and validation ----------------------------------------------------------------
 
@@ -153,6 +208,10 @@ def load_rulebooks(path: str | Path | None = None) -> Rulebooks:
     if not isinstance(versions, list) or not versions:
         raise RulebookError(f"rulebook {path}: no [[version]] entries")
     books = [_parse_version(v, f"rulebook {path}, version #{i + 1}") for i, v in enumerate(versions)]
+    renames = _merge_renames(books, f"rulebook {path}")
+    books = [dataclasses.replace(b, workload_renames=renames) for b in books]
+    for b in books:
+        _check_lists_under_renames(b, f"rulebook {path}, version {b.id}")
     books.sort(key=lambda b: b.effective_from)
     for a, b in zip(books, books[1:]):
         if a.effective_from == b.effective_from:
@@ -188,6 +247,63 @@ def _month(value: Any, where: str) -> dt.date:
         return parse_month(str(value))
     except ValueError as exc:
         raise RulebookError(f"{where}: {value!r} is not a month YYYY-MM") from exc
+
+
+def _merge_renames(books: list[Rulebook], where: str) -> dict[str, str]:
+    """Every version's renames together: one old name has one new name, and no name is both."""
+    merged: dict[str, str] = {}
+    for book in books:
+        for old, new in book.workload_renames.items():
+            if fold(old) in {fold(o) for o in merged} and fold(merged[_key(merged, old)]) != fold(new):
+                raise RulebookError(f"{where}: workload {old!r} is renamed to two names")
+            merged.setdefault(_key(merged, old) or old, new)
+    olds, news = {fold(o) for o in merged}, {fold(n) for n in merged.values()}
+    if olds & news:
+        raise RulebookError(f"{where}: a workload is renamed and a rename's new name too: {sorted(olds & news)}")
+    return merged
+
+
+def _key(mapping: dict[str, str], name: str) -> str:
+    """The key of ``mapping`` that folds like ``name`` ("" when none)."""
+    return next((k for k in mapping if fold(k) == fold(name)), "")
+
+
+def _check_lists_under_renames(book: Rulebook, where: str) -> None:
+    """A metric's list names a workload once, whichever of its names it uses."""
+    renamed = {fold(o): fold(n) for o, n in book.workload_renames.items()}
+    for metric, names in book.workloads.items():
+        keys = [renamed.get(fold(w), fold(w)) for w in names]
+        if len(set(keys)) != len(keys):
+            raise RulebookError(f"{where}.workloads.{metric.lower()}: a workload is listed under both of its names")
+
+
+def _certifications(value: Any, where: str) -> tuple[tuple[str, ...], dict[str, dt.date]]:
+    """A list of certification names, each a name or ``{ name, counts_through = YYYY-MM-DD }``."""
+    if not isinstance(value, list) or not value:
+        raise RulebookError(f"{where}: must be a non-empty list of certifications")
+    names: list[str] = []
+    through: dict[str, dt.date] = {}
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            unknown = set(item) - {"name", "counts_through"}
+            if unknown:
+                raise RulebookError(f"{where}[{i}]: unknown keys {sorted(unknown)}")
+            name = _need(item, "name", f"{where}[{i}]")
+            if "counts_through" in item:
+                through[str(name).strip()] = _day(item["counts_through"], f"{where}[{i}].counts_through")
+        else:
+            name = item
+        names.append(name)
+    return _names(names, where), through
+
+
+def _day(value: Any, where: str) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as exc:
+        raise RulebookError(f"{where}: {value!r} is not a date YYYY-MM-DD") from exc
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -235,8 +351,12 @@ def _parse_track(t: Any, option_names: set[str], where: str) -> Track:
     unknown = set(options) - option_names
     if unknown:
         raise RulebookError(f"{where}.options: {sorted(unknown)} is no association type's option")
+    keep_promoted = t.get("keep_promoted", False)
+    if not isinstance(keep_promoted, bool) or (keep_promoted and seats_max is None):
+        raise RulebookError(f"{where}.keep_promoted: must be true or false, and needs seats_max")
     return Track(
         name=name,
+        keep_promoted=keep_promoted,
         seats_min=seats_min,
         seats_max=seats_max,
         options=options,
@@ -263,12 +383,16 @@ def _parse_version(v: Any, where: str) -> Rulebook:
     certs = _need(v, "certifications", where)
     if not isinstance(certs, dict):
         raise RulebookError(f"{where}.certifications: must be a table")
-    intermediate = _names(_need(certs, "intermediate", where), f"{where}.certifications.intermediate")
-    advanced = _names(_need(certs, "advanced", where), f"{where}.certifications.advanced")
+    intermediate, through = _certifications(_need(certs, "intermediate", where), f"{where}.certifications.intermediate")
+    advanced, through_advanced = _certifications(_need(certs, "advanced", where), f"{where}.certifications.advanced")
+    through.update(through_advanced)
+    removed = _names(certs["removed"], f"{where}.certifications.removed") if "removed" in certs else ()
     if {fold(c) for c in intermediate} & {fold(c) for c in advanced}:
         raise RulebookError(f"{where}.certifications: a certification is both intermediate and advanced")
     aliases = certs.get("aliases", {})
     known = {fold(c) for c in intermediate + advanced}
+    if {fold(c) for c in removed} & known:
+        raise RulebookError(f"{where}.certifications.removed: a removed certification is still listed")
     if not isinstance(aliases, dict) or any(fold(c) not in known for c in aliases.values()):
         raise RulebookError(f"{where}.certifications.aliases: each alias must name a listed certification")
     tracks_raw = _need(v, "tracks", where)
@@ -278,6 +402,18 @@ def _parse_version(v: Any, where: str) -> Rulebook:
     tracks = tuple(_parse_track(t, option_names, f"{where}.tracks[{i}]") for i, t in enumerate(tracks_raw))
     if len({t.name for t in tracks}) != len(tracks):
         raise RulebookError(f"{where}.tracks: track names repeat")
+    workloads = _need(v, "workloads", where)
+    keys = {m.lower() for m in WORKLOAD_METRICS}
+    if not isinstance(workloads, dict) or set(workloads) != keys:
+        raise RulebookError(f"{where}.workloads: must list the workloads of each of {sorted(keys)}")
+    renames = v.get("workload_renames", {})
+    if not isinstance(renames, dict) or not all(
+        isinstance(o, str) and o.strip() and isinstance(n, str) and n.strip() for o, n in renames.items()
+    ):
+        raise RulebookError(f"{where}.workload_renames: must map old workload names to new ones")
+    approximate = v.get("effective_from_approximate", False)
+    if not isinstance(approximate, bool):
+        raise RulebookError(f"{where}.effective_from_approximate: must be true or false")
     ratio = _number(_need(v, "deployment_active_ratio", where), f"{where}.deployment_active_ratio")
     if ratio > 1:
         raise RulebookError(f"{where}.deployment_active_ratio: must be at most 1")
@@ -288,12 +424,16 @@ def _parse_version(v: Any, where: str) -> Rulebook:
         min_total_points=_number(_need(v, "min_total_points", where), f"{where}.min_total_points"),
         min_metric_points=_number(_need(v, "min_metric_points", where), f"{where}.min_metric_points", positive=False),
         deployment_active_ratio=ratio,
-        eligible_workloads=_names(_need(v, "eligible_workloads", where), f"{where}.eligible_workloads"),
+        workloads={m: _names(workloads[m.lower()], f"{where}.workloads.{m.lower()}") for m in WORKLOAD_METRICS},
         association_types={k.strip().upper(): o for k, o in assoc.items()},
         intermediate_certifications=intermediate,
         advanced_certifications=advanced,
         certification_aliases={k.strip(): c.strip() for k, c in aliases.items()},
         tracks=tracks,
+        effective_from_approximate=approximate,
+        workload_renames={o.strip(): n.strip() for o, n in renames.items()},
+        certification_counts_through=through,
+        removed_certifications=removed,
     )
 
 

@@ -26,7 +26,7 @@ from pcs.generate.writers import (
     TableSink,
     prepare_out_dir,
 )
-from scoring.calendar import add_months, format_month
+from scoring.calendar import add_months, format_month, parse_month
 from scoring.rulebook import load_rulebooks
 
 __all__ = ["GenerateSummary", "generate"]
@@ -99,7 +99,9 @@ def generate(
 
     unlisted_assoc = max(1, partners // 1000)
     unlisted_cert = max(1, partners // 1000)
-    w = make_world(load_rulebooks().versions[-1], seed, partners, unlisted_assoc, months, start)
+    # the workloads and certifications of the version in force in the first month (data across a
+    # rule change keeps that version's names for now)
+    w = make_world(load_rulebooks().for_month(parse_month(start)), seed, partners, unlisted_assoc, months, start)
     prepare_out_dir(out, overwrite)
 
     ptable = partner_table(w, unlisted_assoc, unlisted_cert)

@@ -16,7 +16,7 @@ from scoring.rulebook import fold, load_rulebooks
 
 PARTNERS, MONTHS, START = 30, 14, "2023-01"
 MONTH_LABELS = [format_month(add_months(parse_month(START), i)) for i in range(MONTHS)]
-RULEBOOK = load_rulebooks().versions[-1]
+RULEBOOK = load_rulebooks().versions[0]  # the version of the generator's default months
 ELIGIBLE = {fold(w) for w in RULEBOOK.eligible_workloads}
 TYPES = {t.upper() for t in RULEBOOK.association_types}
 
