@@ -13,6 +13,12 @@ from graphql_api.db import queries
 from graphql_api.pagination import Page, check_first, decode_cursor, encode_cursor
 from graphql_api.records import ScorecardRows
 from graphql_api.resolvers.scorecards import with_children
+from scoring.rulebook import Rulebook
+
+
+def rulebooks(ctx: Context) -> tuple[Rulebook, ...]:
+    """The rulebook versions, by effective month (the same for every viewer)."""
+    return ctx.services.rulebooks.versions
 
 
 async def partner(ctx: Context, partner_id: str) -> Row | None:

@@ -9,6 +9,7 @@ from graphql_api.enums import Track
 from graphql_api.pagination import given
 from graphql_api.resolvers import query, simulation
 from graphql_api.types.partner import Partner, PartnerConnection, Scorecard, ScorecardConnection
+from graphql_api.types.rulebook import RulebookVersion
 from graphql_api.types.scalars import Month
 from graphql_api.types.scored_month import ScoredMonth
 from graphql_api.types.simulation import Simulation, SimulationChangesInput
@@ -69,6 +70,17 @@ class Query:
     async def last_materialized_at(self, info: Info) -> dt.datetime | None:
         rows = await query.scored_months(info.context)
         return max((r.materialized_at for r in rows), default=None)
+
+    @strawberry.field(
+        description="The versions of the rules, by the month from which each is in force; a month is scored "
+        "wholly under the version in force in it (Scorecard.rulebookId, ScoredMonth.rulebookId)."
+    )
+    def rulebooks(self, info: Info) -> list[RulebookVersion]:
+        return [RulebookVersion.of(book) for book in query.rulebooks(info.context)]
+
+    @strawberry.field(description="One version of the rules by its id (null when unknown).")
+    def rulebook(self, info: Info, id: str) -> RulebookVersion | None:
+        return next((RulebookVersion.of(b) for b in query.rulebooks(info.context) if b.id == id), None)
 
     @strawberry.field(description="Who the token belongs to.")
     def viewer(self, info: Info) -> Viewer:
