@@ -32,6 +32,7 @@ class Tally:
     qualifying: Counter = field(default_factory=Counter)
     tracks: list[str] = field(default_factory=list)
     partners: pl.DataFrame | None = None
+    rulebooks: dict[dt.date, list[str]] = field(default_factory=dict)  # month -> the version(s) that scored it
     read_warnings: list[str] = field(default_factory=list)  # of every snapshot read
     snapshot_reads: int = 0
     read_score_s: float = 0.0
@@ -40,6 +41,7 @@ class Tally:
     def add(self, month: dt.date, result, partners: pl.DataFrame, counts, write_s: float) -> None:
         """A month scored (``result``) and written (``counts`` rows per table in ``write_s``)."""
         self.months.append(month)
+        self.rulebooks[month] = result.designations["rulebook_id"].unique().sort().to_list()
         self.counts.update({n: counts[n] for n in store.RESULTS})
         self.designations.append(result.designations.select("month", "partner_id", "attained", "best_track", "score"))
         self.summaries.append(summary(result))
@@ -62,6 +64,15 @@ class Tally:
     def earlier_warnings(self) -> list[str]:
         """Warnings of the lookback snapshots (M-12..) only."""
         return list(dict.fromkeys(w for w in self.read_warnings if not self._own(w)))
+
+
+def rulebook_versions(tally: Tally, months: list[dt.date]) -> str:
+    """The rulebook versions that scored ``months``, each with its months: "2026-09 (2026-09..2027-07)"."""
+    by_version: dict[str, list[dt.date]] = {}
+    for m in months:
+        for version in tally.rulebooks.get(m, []):
+            by_version.setdefault(version, []).append(m)
+    return "; ".join(f"{v} ({span(ms)})" for v, ms in by_version.items())
 
 
 def read_span(months: list[dt.date]) -> str:
@@ -96,6 +107,7 @@ def result_metadata(tally: Tally, months: list[dt.date], *, tables: bool, **extr
         metadata: dict[str, object] = {
             "dagster/row_count": tally.counts[name],
             "months": span(months),
+            "rulebook version": rulebook_versions(tally, months),
             "write seconds": round(tally.write_s, 1),
             **extra,
         }

@@ -117,6 +117,7 @@ def test_month_rows_equal_the_service_output_and_a_rerun_is_identical(db_url):
             assert materialized[name].metadata["dagster/row_count"].value == first[name].height
         meta = materialized["designations"].metadata
         assert meta["partners scored"].value == 30
+        assert meta["rulebook version"].value == "2023-06-12 (2024-06)"
         assert "| score" in meta["score distribution"].md_str
         checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
         assert checks[C.INPUT_VALID].passed
