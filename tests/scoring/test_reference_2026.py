@@ -160,3 +160,105 @@ def test_points_are_exact_fractions():
     ref = reference_score(book, m, usage, assoc, [], ["P"])
     value, points = ref["metrics"][("P", "ENTERPRISE", "USAGE_GROWTH", "DPOR")]
     assert (value, points) == (1333, Fraction(1333 * 30, 4000))
+
+
+# ---- boundaries the example does not reach, each written from docs/scoring-rules-2026.md -----
+
+SEP26 = dt.date(2026, 9, 1)
+ON = dt.date(2020, 1, 1)
+
+
+def _score(m: dt.date, usage: list[tuple], assoc: list[tuple] = (), certs: list[tuple] = ()) -> dict:
+    return reference_score(RULEBOOKS.for_month(m), m, list(usage), list(assoc), list(certs), ["P"])
+
+
+def _nca(ref: dict, track: str) -> int:
+    return ref["metrics"][("P", track, "NET_CUSTOMER_ADDS", "ALL")][0]
+
+
+@pytest.mark.parametrize(
+    ("seats_ago", "seats_now", "smb_now"),
+    [(300, 301, 1), (11, 5000, 1), (10, 301, 0), (301, 301, 0), (11, 10, 0), (0, 301, 0)],
+)
+def test_promoted_tenant_counts_for_smb_in_the_scored_month_only(seats_ago, seats_now, smb_now):
+    ago = add_months(SEP26, -12)
+    usage = [(ago, "T", "Exchange", seats_ago, 0), (SEP26, "T", "Exchange Online", seats_now, 0)]
+    assoc = [(mon, "P", "T", "exchange", "CPOR", ON) for mon in (ago, SEP26)]
+    ref = _score(SEP26, usage, assoc)
+    smb_ago = 1 if 11 <= seats_ago <= 300 else 0
+    assert _nca(ref, "SMB") == smb_now - smb_ago
+    # under the 2023 rules (August 2026) there is no promotion
+    aug = add_months(SEP26, -1)
+    usage = [(add_months(aug, -12), "T", "Exchange", seats_ago, 0), (aug, "T", "Exchange", seats_now, 0)]
+    assoc = [(mon, "P", "T", "Exchange", "CPOR", ON) for mon, *_ in usage]
+    assert _nca(_score(aug, usage, assoc), "SMB") == (1 if 11 <= seats_now <= 300 else 0) - smb_ago
+
+
+def test_teams_premium_makes_smb_for_usage_and_deployments_not_customer_adds():
+    usage = [(SEP26, "T", "Teams Premium", 100, 60)]
+    assoc = [(SEP26, "P", "T", "Teams Premium", "CPOR", dt.date(2026, 9, 2))]
+    ref = _score(SEP26, usage, assoc)
+    assert _nca(ref, "SMB") == 0
+    assert ref["metrics"][("P", "SMB", "USAGE_GROWTH", "CPOR")][0] == 60 - 60  # claimed this month
+    assert ref["metrics"][("P", "SMB", "DEPLOYMENTS", "CPOR")][0] == 0  # excluded: met 40% at claim
+    assoc = [(SEP26, "P", "T", "Teams Premium", "CPOR", ON)]
+    ref = _score(SEP26, usage, assoc)
+    assert ref["metrics"][("P", "SMB", "USAGE_GROWTH", "CPOR")][0] == 60
+    assert ref["metrics"][("P", "SMB", "DEPLOYMENTS", "CPOR")][0] == 1
+    # under 2023 Teams Premium never counts
+    aug = add_months(SEP26, -1)
+    ref = _score(aug, [(aug, "T", "Teams Premium", 100, 60)], [(aug, "P", "T", "Teams Premium", "CPOR", ON)])
+    assert ref["metrics"][("P", "SMB", "USAGE_GROWTH", "CPOR")][0] == 0
+
+
+def test_teams_platform_counts_in_2023_only_and_teams_apps_in_2026_only():
+    for m, counted in ((add_months(SEP26, -1), "Teams Platform"), (SEP26, "Teams Apps")):
+        for name in ("Teams Platform", "Teams Apps"):
+            ref = _score(m, [(m, "T", name, 50, 30)], [(m, "P", "T", name, "CSP_T1", ON)])
+            assert _nca(ref, "SMB") == (1 if name == counted else 0), (m, name)
+
+
+def test_renamed_workload_is_one_workload_across_months_and_tables():
+    """Usage named the old way a year ago and the new way now, held under the other name: one
+    workload, so the tenant is neither added nor lost, and growth is the difference."""
+    for m in (add_months(SEP26, -1), SEP26):
+        ago = add_months(m, -12)
+        usage = [(ago, "T", "VivaInsights", 50, 10), (m, "T", " viva insights", 50, 25)]
+        assoc = [(ago, "P", "T", "Viva Insights", "CPOR", ON), (m, "P", "T", "VIVAINSIGHTS", "CPOR", ON)]
+        ref = _score(m, usage, assoc)
+        assert _nca(ref, "SMB") == 0
+        assert ref["metrics"][("P", "SMB", "USAGE_GROWTH", "CPOR")][0] == 15
+
+
+@pytest.mark.parametrize(
+    ("name", "last_month_counted"),
+    [
+        ("Microsoft 365 Fundamentals", "2027-03"),
+        ("Teams Meetings and Meeting Rooms Technical Assessment", "2027-05"),
+        ("Microsoft 365 Certified: Enterprise Administrator Expert", "2027-11"),
+        ("Microsoft 365 Certified: Copilot and Agent Administration Fundamentals", None),
+        ("Microsoft 365 Certified: Modern Desktop Administrator Associate", None),
+    ],
+)
+def test_certifications_count_through_their_dates(name, last_month_counted):
+    for m in _months(dt.date(2026, 9, 1), 18):
+        ref = _score(m, [], [], [("P", "X", name, dt.date(2020, 1, 1), None)])
+        n = sum(ref["metrics"][("P", "SMB", f"{lvl}_CERTIFICATIONS", "ALL")][0] for lvl in ("INTERMEDIATE", "ADVANCED"))
+        assert n == (1 if last_month_counted is None or f"{m:%Y-%m}" <= last_month_counted else 0), m
+
+
+def test_removed_certifications_count_until_the_revision_only():
+    for name in (
+        "Microsoft 365 Certified: Messaging Administrator Associate",
+        "Microsoft 365 Certified: Teams Application Developer Associate",
+    ):
+        for m, n in ((add_months(SEP26, -1), 1), (SEP26, 0)):
+            ref = _score(m, [], [], [("P", "X", name, dt.date(2020, 1, 1), None)])
+            assert ref["metrics"][("P", "SMB", "INTERMEDIATE_CERTIFICATIONS", "ALL")][0] == n
+
+
+def test_a_certification_expiring_after_its_counts_through_date_stops_at_the_date():
+    name = "Microsoft 365 Fundamentals"
+    for expires, counted in ((dt.date(2027, 3, 31), 0), (dt.date(2027, 4, 1), 1), (None, 1)):
+        ref = _score(dt.date(2027, 3, 1), [], [], [("P", "X", name, dt.date(2027, 3, 31), expires)])
+        assert ref["metrics"][("P", "SMB", "INTERMEDIATE_CERTIFICATIONS", "ALL")][0] == counted
