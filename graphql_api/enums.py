@@ -39,6 +39,14 @@ class CertificationLevel(enum.Enum):
     ADVANCED = "ADVANCED"
 
 
+@strawberry.enum(description="Why a held certification does not count in a month.")
+class NotCountingReason(enum.Enum):
+    NOT_ELIGIBLE = "NOT_ELIGIBLE"  # not in the month's rulebook lists
+    REMOVED = "REMOVED"  # listed by an earlier rulebook version, removed from the month's version
+    EXPIRED = "EXPIRED"  # not active at the month's end
+    PAST_COUNTS_THROUGH = "PAST_COUNTS_THROUGH"  # the month ends after its counts-through date
+
+
 TRACK_ORDER = {t.value: i for i, t in enumerate(Track)}
 METRIC_ORDER = {m.value: i for i, m in enumerate(Metric)}
 OPTION_ORDER = {o.value: i for i, o in enumerate(AssociationOption)}

@@ -4,7 +4,7 @@ import datetime as dt
 
 import strawberry
 
-from graphql_api.enums import CertificationLevel
+from graphql_api.enums import CertificationLevel, NotCountingReason
 from graphql_api.resolvers.skilling import HeldCertification, Person
 from graphql_api.types.scalars import Month
 
@@ -16,11 +16,27 @@ class Certification:
     earned_on: dt.date
     expires_on: dt.date | None
     active: bool = strawberry.field(description="earnedOn <= month end and (no expiry or expiresOn > month end).")
+    counts: bool = strawberry.field(description="It counts for its level this month (see notCountingReason).")
+    counts_through: dt.date | None = strawberry.field(
+        description="The last day it counts under the month's rulebook version (null: no such date)."
+    )
+    not_counting_reason: NotCountingReason | None = strawberry.field(
+        description="Why it does not count this month; null when it counts."
+    )
 
     @classmethod
     def from_held(cls, c: HeldCertification) -> "Certification":
         level = CertificationLevel(c.level) if c.level else None
-        return cls(name=c.name, level=level, earned_on=c.earned_on, expires_on=c.expires_on, active=c.active)
+        return cls(
+            name=c.name,
+            level=level,
+            earned_on=c.earned_on,
+            expires_on=c.expires_on,
+            active=c.active,
+            counts=c.counts,
+            counts_through=c.counts_through,
+            not_counting_reason=NotCountingReason(c.reason) if c.reason else None,
+        )
 
 
 @strawberry.type(description="A person of the partner and what they count for.")
@@ -46,8 +62,8 @@ class CertifiedPerson:
 )
 class SkillingReport:
     month: Month
-    intermediate_persons: int = strawberry.field(description="Persons with an active intermediate certification.")
-    advanced_persons: int = strawberry.field(description="Persons with an active advanced certification.")
+    intermediate_persons: int = strawberry.field(description="Persons with an intermediate certification that counts.")
+    advanced_persons: int = strawberry.field(description="Persons with an advanced certification that counts.")
     persons: list[CertifiedPerson] = strawberry.field(
         description="Every person with a certification earned by the month's end (active or expired; eligible "
         "or not), by person id."

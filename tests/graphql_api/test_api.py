@@ -22,12 +22,8 @@ from storage.engines import dispose_engines, get_engine
 from storage.results import write_results
 from tests.support.api_server import GraphQLClient, ServerThread, example_results, write_scored
 from tests.support.paths import EXAMPLE
+from tests.support.scorecards import SCORECARD, assert_close
 
-SCORECARD = """
-  partnerId month attained bestTrack score
-  paths { track total qualifies
-          metrics { metric points maxPoints value option options { option value points } } }
-"""
 EXPECTED_FILE = EXAMPLE / "expected-scorecards.json"
 
 
@@ -35,23 +31,6 @@ EXPECTED_FILE = EXAMPLE / "expected-scorecards.json"
 def expected() -> dict[tuple[str, str], dict]:
     cards = json.loads(EXPECTED_FILE.read_text())
     return {(c["partnerId"], c["month"]): c for c in cards}
-
-
-def assert_close(got, want, path: str = "") -> None:
-    """Same shape and values; floats within 1e-6."""
-    if isinstance(want, float) or isinstance(got, float):
-        assert isinstance(got, (int, float)) and not isinstance(got, bool), path
-        assert got == pytest.approx(want, abs=1e-6), path
-    elif isinstance(want, dict):
-        assert isinstance(got, dict) and set(got) == set(want), (path, set(got) ^ set(want))
-        for k in want:
-            assert_close(got[k], want[k], f"{path}.{k}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), path
-        for i, (a, b) in enumerate(zip(got, want)):
-            assert_close(a, b, f"{path}[{i}]")
-    else:
-        assert got == want, path
 
 
 # ---- scorecards equal the expected JSON --------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from storage.engines import dispose_engines
 from tests.support.api_server import Api, serve_example
-from tests.support.paths import EXAMPLE_DATA
+from tests.support.paths import EXAMPLE_2026, EXAMPLE_DATA
 
 
 def _skip_without_example() -> None:
@@ -41,6 +41,16 @@ def api_postgresql(pg_server) -> Iterator[Api]:
         yield from serve_example(url)
     finally:
         pg_server.drop(url)
+
+
+@pytest.fixture(scope="session")
+def api_2026(tmp_path_factory) -> Iterator[Api]:
+    """The 2026 example's results (2026-08..2027-07, across the revision) in SQLite, served."""
+    if not (EXAMPLE_2026 / "data").exists():
+        pytest.skip(f"{EXAMPLE_2026} is not beside the project")
+    url = f"sqlite:///{tmp_path_factory.mktemp('api2026') / 'api.sqlite'}"
+    yield from serve_example(url, across_2026=True)
+    dispose_engines(url)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

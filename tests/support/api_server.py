@@ -29,9 +29,10 @@ from storage import migrate
 from storage.engines import get_engine
 from storage.results import write_results
 from storage.tokens import create_token
-from tests.support.paths import EXAMPLE_DATA
+from tests.support.paths import EXAMPLE_2026, EXAMPLE_DATA
 
 EXAMPLE_MONTHS = month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1))
+EXAMPLE_2026_MONTHS = month_range(dt.date(2026, 8, 1), dt.date(2027, 7, 1))  # 2026-08 under the 2023 rules
 MATERIALIZED_AT = dt.datetime(2025, 1, 20, 6, 0, tzinfo=dt.UTC)
 
 
@@ -42,6 +43,12 @@ MATERIALIZED_AT = dt.datetime(2025, 1, 20, 6, 0, tzinfo=dt.UTC)
 def example_results() -> ScoredRange:
     """The example folder's 2024 scored by the real scoring (once per process)."""
     return score_months(EXAMPLE_MONTHS, directory=EXAMPLE_DATA)
+
+
+@functools.cache
+def example_2026_results() -> ScoredRange:
+    """The 2026 example folder's 2026-08..2027-07 scored by the real scoring (once per process)."""
+    return score_months(EXAMPLE_2026_MONTHS, directory=EXAMPLE_2026 / "data")
 
 
 def write_scored(url: str, scored: ScoredRange, *, run_id: str | None = "test-run") -> None:
@@ -254,14 +261,15 @@ class Api:
 API_PARTNERS = ("P000001", "P000002")
 
 
-def serve_example(db_url: str) -> Iterator[Api]:
-    """Write the example results into ``db_url``, make tokens, serve it (a generator: yields
-    once, stops the server when resumed)."""
-    write_scored(db_url, example_results())
+def serve_example(db_url: str, *, across_2026: bool = False) -> Iterator[Api]:
+    """Write the example results (the 2026 example's with ``across_2026``) into ``db_url``, make
+    tokens, serve it (a generator: yields once, stops the server when resumed)."""
+    write_scored(db_url, example_2026_results() if across_2026 else example_results())
     admin = "admin-" + secrets.token_urlsafe(16)
     engine = get_engine(db_url)
     tokens = {p: create_token(engine, p, label="tests")[1] for p in API_PARTNERS}
-    settings = ApiSettings(database_url=db_url, admin_token=admin, data_dir=EXAMPLE_DATA)
+    data_dir = EXAMPLE_2026 / "data" if across_2026 else EXAMPLE_DATA
+    settings = ApiSettings(database_url=db_url, admin_token=admin, data_dir=data_dir)
     with ServerThread(create_app(settings)) as server:
         api = Api(db_url, server, admin, tokens)
         try:

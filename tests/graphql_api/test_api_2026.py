@@ -1,0 +1,73 @@
+"""The API over the 2026 example (2026-08..2027-07, across the rule revision): every scorecard as
+expected, the version that scored each month, and the skilling report under each month's version."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.paths import EXAMPLE_2026
+from tests.support.scorecards import SCORECARD, assert_close
+
+FUNDAMENTALS = "Microsoft 365 Fundamentals"
+MESSAGING = "Microsoft 365 Certified: Messaging Administrator Associate"
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[tuple[str, str], dict]:
+    cards = json.loads((EXAMPLE_2026 / "expected-scorecards.json").read_text())
+    return {(c["partnerId"], c["month"]): c for c in cards}
+
+
+def test_every_scorecard_across_the_revision_equals_the_expected_json(api_2026, expected):
+    data = api_2026.client.data(
+        f"{{ partners(first: 100) {{ edges {{ node {{ id history {{ rulebookId {SCORECARD} }} }} }} }} }}"
+    )
+    got = {}
+    for edge in data["partners"]["edges"]:
+        for card in edge["node"]["history"]:
+            version = card.pop("rulebookId")
+            assert version == ("2023-06-12" if card["month"] == "2026-08" else "2026-09"), card["month"]
+            got[(card["partnerId"], card["month"])] = card
+    assert set(got) == set(expected) and len(got) == 360
+    for key, want in expected.items():
+        assert_close(got[key], want, str(key))
+
+
+def test_scored_months_name_their_rulebook_version(api_2026):
+    months = api_2026.client.data("{ scoredMonths { month rulebookId } }")["scoredMonths"]
+    assert [(m["month"], m["rulebookId"]) for m in months][:2] == [("2026-08", "2023-06-12"), ("2026-09", "2026-09")]
+    assert {m["rulebookId"] for m in months[1:]} == {"2026-09"} and len(months) == 12
+
+
+def _certifications(api, partner_id: str, person_id: str, month: str, name: str) -> list[dict]:
+    q = """query($id: ID!, $m: Month) { partner(id: $id) { skilling(month: $m) { intermediatePersons
+             persons { personId countsIntermediate
+                       certifications { name level active counts countsThrough notCountingReason } } } } }"""
+    report = api.client.data(q, {"id": partner_id, "m": month})["partner"]["skilling"]
+    (person,) = [p for p in report["persons"] if p["personId"] == person_id]
+    return [c for c in person["certifications"] if c["name"] == name]
+
+
+def test_a_removed_certification_counts_before_the_revision_and_says_why_not_after(api_2026):
+    # P000002-002 holds the Messaging Administrator certification from 2022, without expiry
+    (before,) = _certifications(api_2026, "P000002", "P000002-002", "2026-08", MESSAGING)
+    assert (before["level"], before["counts"], before["notCountingReason"]) == ("INTERMEDIATE", True, None)
+    (after,) = _certifications(api_2026, "P000002", "P000002-002", "2026-09", MESSAGING)
+    assert (after["level"], after["active"], after["counts"], after["notCountingReason"]) == (
+        None,
+        True,
+        False,
+        "REMOVED",
+    )
+
+
+def test_a_retiring_certification_counts_through_its_date(api_2026):
+    # P000000-018 earned Microsoft 365 Fundamentals in 2023; it never expires, it counts through 2027-03-31
+    (march,) = _certifications(api_2026, "P000000", "P000000-018", "2027-03", FUNDAMENTALS)
+    assert (march["counts"], march["countsThrough"], march["notCountingReason"]) == (True, "2027-03-31", None)
+    (april,) = _certifications(api_2026, "P000000", "P000000-018", "2027-04", FUNDAMENTALS)
+    assert (april["active"], april["counts"], april["notCountingReason"]) == (True, False, "PAST_COUNTS_THROUGH")
+    (old_rules,) = _certifications(api_2026, "P000000", "P000000-018", "2026-08", FUNDAMENTALS)
+    assert old_rules["countsThrough"] is None and old_rules["counts"]
