@@ -13,7 +13,7 @@ from orchestration.partitions import partition_key, partition_months, run_target
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import CERTIFICATIONS
 from scoring import ingest
-from scoring.calendar import parse_month
+from scoring.calendar import add_months, parse_month
 from storage import results as store
 
 JOB_NAME = "score_months_job"
@@ -24,14 +24,18 @@ score_job = dg.define_asset_job(
     description="Read, validate and score months, and store the results (one transaction per month).",
 )
 
-monthly_schedule = dg.build_schedule_from_partitioned_job(
-    score_job,
+
+@dg.schedule(
+    cron_schedule="0 6 20 * *",
+    execution_timezone="UTC",
+    job=score_job,
     name="monthly_score_schedule",
     description="On the 20th at 06:00 UTC: score the previous month.",
-    day_of_month=20,
-    hour_of_day=6,
-    minute_of_hour=0,
 )
+def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The previous calendar month (partitions may reach further when the data does: not those)."""
+    now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    return dg.RunRequest(partition_key=partition_key(add_months(now.date(), -1)))
 
 
 def _tables(folder: Path) -> list[Path] | None:

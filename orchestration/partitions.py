@@ -1,19 +1,21 @@
 """Monthly partitions, the M-12 lookback, the backfill policy and month ranges.
 
 Partition keys are ``YYYY-MM-01`` from ``PCS_START_MONTH`` (default 2024-01) to the last complete
-month. Why they start a year after the data, and why one run per range: docs/architecture.md.
+month, or further when the data folder already holds later months. Why: docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.months import month_span, spans
 from pcs.settings import ENV, get_settings
-from scoring.calendar import add_months, month_range, parse_month
+from scoring.calendar import MONTH_PATTERN, add_months, month_range, month_start, parse_month
+from scoring.ingest import MONTHS_DIR
 
 START_MONTH_ENV = ENV["start_month"]
 
@@ -27,7 +29,28 @@ def partition_key(month: dt.date) -> str:
     return f"{month:%Y-%m}-01"
 
 
-MONTHLY = dg.MonthlyPartitionsDefinition(start_date=partition_key(start_month()), end_offset=0)
+def last_data_month(directory: Path) -> dt.date | None:
+    """The newest ``months/YYYY-MM`` folder of a data folder (None: it has none)."""
+    root = directory / MONTHS_DIR
+    names = [e.name for e in root.iterdir() if e.is_dir() and MONTH_PATTERN.fullmatch(e.name)] if root.is_dir() else []
+    return max((parse_month(n) for n in names), default=None)
+
+
+def months_ahead(directory: Path, today: dt.date | None = None) -> int:
+    """How many months past the last complete calendar month the data folder reaches (0: none):
+    replays, test data and what-if folders run ahead of the calendar."""
+    last_complete = add_months(month_start(today or dt.datetime.now(dt.UTC).date()), -1)
+    last = last_data_month(directory)
+    if last is None or last <= last_complete:
+        return 0
+    return len(month_range(last_complete, last)) - 1
+
+
+MONTHLY = dg.MonthlyPartitionsDefinition(
+    start_date=partition_key(start_month()), end_offset=months_ahead(get_settings().data_dir)
+)
+"""From ``PCS_START_MONTH`` to the later of the last complete month and the data folder's last
+month (``PCS_DATA_DIR``, read when the code location loads)."""
 
 with warnings.catch_warnings():  # allow_nonexistent_upstream_partitions is a beta parameter
     warnings.simplefilter("ignore", dg.BetaWarning)

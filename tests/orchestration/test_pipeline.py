@@ -94,9 +94,31 @@ def test_schedule_scores_the_previous_month_on_the_20th():
         context = dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=dt.datetime(2024, 7, 20, 6, 0, tzinfo=dt.UTC),
+            repository_def=defs.get_repository_def(),
         )
         (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2024-06-01"
+
+
+def test_partitions_reach_the_data_folders_last_month_and_the_schedule_still_scores_the_previous_one(tmp_path):
+    for name in ("2026-10", "2027-07", "not-a-month"):
+        (tmp_path / "months" / name).mkdir(parents=True)
+    assert P.last_data_month(tmp_path) == dt.date(2027, 7, 1)
+    assert P.months_ahead(tmp_path, today=dt.date(2026, 12, 7)) == 8  # 2026-11 (last complete) -> 2027-07
+    assert P.months_ahead(tmp_path, today=dt.date(2027, 8, 1)) == 0
+    assert P.months_ahead(tmp_path / "nothing", today=dt.date(2026, 12, 7)) == 0
+    monthly = dg.MonthlyPartitionsDefinition(start_date="2026-08-01", end_offset=8)
+    keys = monthly.get_partition_keys(current_time=dt.datetime(2026, 12, 7, tzinfo=dt.UTC))
+    assert (keys[0], keys[-1]) == ("2026-08-01", "2027-07-01")
+    schedule = defs.resolve_schedule_def("monthly_score_schedule")
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2026, 12, 20, 6, 0, tzinfo=dt.UTC),
+            repository_def=defs.get_repository_def(),
+        )
+        (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-01"
 
 
 # ---- materializing real partitions -----------------------------------------------------------
