@@ -35,7 +35,8 @@ score_job = dg.define_asset_job(
 def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """The previous calendar month (partitions may reach further when the data does: not those)."""
     now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-    return dg.RunRequest(partition_key=partition_key(add_months(now.date(), -1)))
+    key = partition_key(add_months(now.date(), -1))
+    return dg.RunRequest(run_key=key, partition_key=key)
 
 
 def _tables(folder: Path) -> list[Path] | None:

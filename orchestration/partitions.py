@@ -73,7 +73,7 @@ def months_of_window(window: dg.TimeWindow) -> list[dt.date]:
 
 
 def partition_months(now: dt.datetime | None = None) -> list[dt.date]:
-    """Every month that is a partition now (first to last complete month)."""
+    """Every month that is a partition now (``PCS_START_MONTH`` to the end of ``MONTHLY``)."""
     keys = MONTHLY.get_partition_keys(current_time=now)
     return months_of_partition_keys(list(keys))
 
@@ -107,6 +107,6 @@ def partition_span(first: str, last: str | None, *, names: tuple[str, str] = ("f
         raise ValueError(
             f"{spans(outside)} not a monthly partition: the partitions run from {valid[0]:%Y-%m} "
             f"({START_MONTH_ENV}; scoring M needs the snapshot of M-12) to {valid[-1]:%Y-%m} "
-            "(the last complete month)"
+            "(the last complete month, or PCS_DATA_DIR's last month when that is later)"
         )
     return months
