@@ -99,9 +99,11 @@ def generate(
 
     unlisted_assoc = max(1, partners // 1000)
     unlisted_cert = max(1, partners // 1000)
-    # the workloads and certifications of the version in force in the first month (data across a
-    # rule change keeps that version's names for now)
-    w = make_world(load_rulebooks().for_month(parse_month(start)), seed, partners, unlisted_assoc, months, start)
+    # the names of the rulebook versions in force over the window (across a change: both)
+    rulebooks = load_rulebooks()
+    window = [add_months(parse_month(start, what="start"), k) for k in range(months)]
+    books = list({id(b): b for b in (rulebooks.for_month(m) for m in window)}.values())
+    w = make_world(books, seed, partners, unlisted_assoc, months, start)
     prepare_out_dir(out, overwrite)
 
     ptable = partner_table(w, unlisted_assoc, unlisted_cert)

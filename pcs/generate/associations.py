@@ -201,7 +201,7 @@ def associations_month(w: World, assoc: pl.DataFrame, m: int) -> pl.DataFrame:
     return d.select(
         partner_id=pl.col("partner_id"),
         tenant_id=pl.col("tenant_id"),
-        workload=spell_workload(w, pl.col("wl"), pl.col("name_noise")),
+        workload=spell_workload(w, pl.col("wl"), pl.col("name_noise"), m),
         association_type=pl.when(pl.col("type_noise") < _TYPE_NOISE).then(tname.str.to_lowercase()).otherwise(tname),
         associated_on=pl.col("associated_on"),
     )

@@ -51,6 +51,8 @@ def certification_rows(w: World, chunk: pl.DataFrame) -> pl.DataFrame:
         .then(pl.col("earned_on").dt.offset_by(pl.format("{}mo", 12 * pl.col("years"))).dt.month_end())
         .otherwise(None),
     )
+    if w.counts_through:  # across a rule change: retiring certifications around their dates
+        c = _around_counts_through(w, c, ckey)
     r = _CERT_NAME_NOISE
     name = pl.col("name")
     spelled = (
@@ -69,3 +71,24 @@ def certification_rows(w: World, chunk: pl.DataFrame) -> pl.DataFrame:
         earned_on=pl.col("earned_on"),
         expires_on=pl.col("expires_on"),
     )
+
+
+def _around_counts_through(w: World, c: pl.DataFrame, ckey: pl.Series) -> pl.DataFrame:
+    """Some holders of a retiring certification lose it within three days of its counts-through
+    date, others earn it in the weeks around that date."""
+    u = w.rng.uniform(ckey, "retiring")
+    shift = w.rng.below(ckey, "retiring-day", 7) - 3
+    earned_shift = w.rng.below(ckey, "retiring-earned", 61) - 45
+    through = pl.col("name").replace_strict(w.counts_through, default=None, return_dtype=pl.Date)
+    c = c.with_columns(u=u, shift=shift, earned_shift=earned_shift)
+    c = c.with_columns(
+        expires_on=pl.when(through.is_not_null() & (pl.col("u") < 0.4))
+        .then(through + pl.duration(days=pl.col("shift")))
+        .otherwise(pl.col("expires_on")),
+        earned_on=pl.when(through.is_not_null() & (pl.col("u") >= 0.4) & (pl.col("u") < 0.6))
+        .then(through + pl.duration(days=pl.col("earned_shift")))
+        .otherwise(pl.col("earned_on")),
+    )
+    return c.with_columns(
+        expires_on=pl.when(pl.col("expires_on") > pl.col("earned_on")).then(pl.col("expires_on")).otherwise(None)
+    ).drop("u", "shift", "earned_shift")

@@ -197,7 +197,7 @@ def usage_month(w: World, slots: pl.DataFrame, m: int) -> pl.DataFrame:
     base = pl.when(pl.col("paid_seats") > 0).then(pl.col("paid_seats")).otherwise(pl.col("trial"))
     return d.select(
         tenant_id=pl.col("tenant_id"),
-        workload=spell_workload(w, pl.col("wl"), pl.col("name_noise")),
+        workload=spell_workload(w, pl.col("wl"), pl.col("name_noise"), m),
         paid_seats=pl.col("paid_seats"),
         active_users=(base.cast(pl.Float64) * adoption).round().cast(pl.Int64),
     )

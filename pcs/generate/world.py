@@ -1,16 +1,18 @@
 """The world model of one generation run: its parameters (``World``, drawn names from the
-rulebook), the month numbering of the window, the id and spelling expressions every table uses."""
+rulebook versions in force over the window), the month numbering of the window, the id and
+spelling expressions every table uses."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from pcs.generate.rng import Rng
 from scoring.calendar import parse_month
+from scoring.names import fold
 from scoring.rulebook import Rulebook
 
 INELIGIBLE_WORKLOADS = (
@@ -80,6 +82,10 @@ class World:
     type_names: tuple[str, ...]  # the rulebook's association types, in its order
     cert_names: tuple[str, ...]
     cert_weights: tuple[float, ...]
+    # across a rule change (more than one rulebook version in the window):
+    renamed: dict[int, str] = field(default_factory=dict)  # workload index -> its later name
+    change: int = NEVER  # month index of the first month of the later version
+    counts_through: dict[str, dt.date] = field(default_factory=dict)  # retiring certification -> date
 
     @property
     def start_number(self) -> int:
@@ -93,13 +99,20 @@ class World:
         return per_group([self.pw(v) for v in values], group)
 
 
-def make_world(rulebook: Rulebook, seed: int, partners: int, unlisted_assoc: int, months: int, start: str) -> World:
-    eligible = tuple(rulebook.eligible_workloads)
+def make_world(
+    books: Sequence[Rulebook], seed: int, partners: int, unlisted_assoc: int, months: int, start: str
+) -> World:
+    """``books``: the rulebook versions in force over the window, in month order. With one, the
+    world draws that version's names; with more, the union of theirs, each renamed workload once
+    (spelled the earlier way, and the later way more often after the change)."""
+    rulebook = books[0]
+    eligible, renamed = _workloads_across(books)
     folded = {w.strip().casefold() for w in eligible}
     ineligible = tuple(w for w in INELIGIBLE_WORKLOADS if w.casefold() not in folded)
     type_names = _association_types(rulebook)
-    inter, adv = tuple(rulebook.intermediate_certifications), tuple(rulebook.advanced_certifications)
-    aliases = tuple(rulebook.certification_aliases)
+    inter = tuple(dict.fromkeys(c for b in books for c in b.intermediate_certifications))
+    adv = tuple(dict.fromkeys(c for b in books for c in b.advanced_certifications))
+    aliases = tuple(dict.fromkeys(a for b in books for a in b.certification_aliases))
     known = {c.casefold() for c in inter + adv + aliases}
     inel = tuple(c for c in INELIGIBLE_CERTIFICATIONS if c.casefold() not in known)
     names = inter + aliases + adv + inel
@@ -109,10 +122,16 @@ def make_world(rulebook: Rulebook, seed: int, partners: int, unlisted_assoc: int
         + tuple(0.17 / len(adv) for _ in adv)
         + tuple(0.28 / max(len(inel), 1) for _ in inel)
     )
+    first = parse_month(start, what="start")
+    later = [b.effective_from for b in books[1:]]
+    change = (later[0].year - first.year) * 12 + later[0].month - first.month if later else NEVER
     return World(
+        renamed=renamed,
+        change=change,
+        counts_through={c: d for b in books[1:] for c, d in b.certification_counts_through.items()},
         rng=Rng(seed),
         months=months,
-        start=parse_month(start, what="start"),
+        start=first,
         listed=partners,
         assoc_pool=partners + unlisted_assoc,
         workload_names=eligible + ineligible,
@@ -121,6 +140,24 @@ def make_world(rulebook: Rulebook, seed: int, partners: int, unlisted_assoc: int
         cert_names=names,
         cert_weights=weights,
     )
+
+
+def _workloads_across(books: Sequence[Rulebook]) -> tuple[tuple[str, ...], dict[int, str]]:
+    """Every eligible workload of the versions, once each (a rename is one workload), spelled as
+    the first version writes it, and index -> later spelling for the renamed ones."""
+    if len(books) == 1:
+        return tuple(books[0].eligible_workloads), {}
+    renames = {fold(old): new for old, new in books[0].workload_renames.items()}
+    spelled: dict[str, str] = {}  # folded later name -> first spelling
+    later: dict[str, str] = {}
+    for book in books:
+        for name in book.eligible_workloads:
+            key = fold(renames.get(fold(name), name))
+            spelled.setdefault(key, name)
+            if fold(spelled[key]) != fold(name):
+                later[key] = name
+    names = tuple(spelled.values())
+    return names, {i: later[k] for i, k in enumerate(spelled) if k in later}
 
 
 def _association_types(rulebook: Rulebook) -> tuple[str, ...]:
@@ -143,9 +180,16 @@ def tenant_id(t: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit("T"), t.cast(pl.String).str.zfill(7))
 
 
-def spell_workload(w: World, wl: pl.Expr, noise: pl.Expr) -> pl.Expr:
-    """The workload's name, now and then in another case or with a stray space."""
+def spell_workload(w: World, wl: pl.Expr, noise: pl.Expr, month: int) -> pl.Expr:
+    """The workload's name in month index ``month``, now and then in another case or with a stray
+    space; a renamed workload under its later name a quarter of the time before the change and
+    three quarters after (one name per row: never both for one key)."""
     name = wl.replace_strict(dict(enumerate(w.workload_names)), return_dtype=pl.String)
+    if w.renamed:
+        share_later = 0.75 if month >= w.change else 0.25
+        later = wl.replace_strict(w.renamed, default=None, return_dtype=pl.String)
+        pick = (noise * 7.0) % 1.0  # another draw from the same uniform
+        name = pl.when(later.is_not_null() & (pick < share_later)).then(later).otherwise(name)
     r = _NAME_NOISE
     return (
         pl.when(noise >= r)

@@ -4,13 +4,13 @@ exercises the scoring rules (both bands, boundaries, new associations, CSP tier 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from pcs.generate import GenerateSummary, generate
+from scoring import ingest
 from scoring.calendar import add_months, format_month, month_end, parse_month
 from scoring.rulebook import fold, load_rulebooks
 
@@ -290,11 +290,8 @@ def test_bad_arguments(tmp_path, kwargs):
 # ---- ingestion reads the output ---------------------------------------------------------------------
 
 
-@pytest.mark.skipif(importlib.util.find_spec("scoring.ingest") is None, reason="ingestion module not there yet")
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_ingestion_reads_the_output(tmp_path, fmt):
-    from scoring import ingest
-
     s = generate(tmp_path / fmt, partners=25, months=13, seed=5, fmt=fmt)
     months = ingest.list_months(tmp_path / fmt)
     assert len(months) == 13 and months[0] == dt.date(2023, 1, 1)
@@ -305,3 +302,88 @@ def test_ingestion_reads_the_output(tmp_path, fmt):
     assert ingest.read_certifications(tmp_path / fmt).height == s.certification_rows
     known = ingest.known_partner_ids(tmp_path / fmt)
     assert known.len() == s.partners + s.unlisted_partners
+
+
+# ---- across the 2026 revision ----------------------------------------------------------------
+
+ACROSS_START, ACROSS_MONTHS = "2025-06", 26  # 2025-06..2027-07: the 2023 rules, then 2026-09's
+
+
+@pytest.fixture(scope="module")
+def across(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    out = tmp_path_factory.mktemp("gen2026") / "data"
+    generate(out, partners=300, months=ACROSS_MONTHS, start=ACROSS_START, seed=5)
+    labels = [format_month(add_months(parse_month(ACROSS_START), i)) for i in range(ACROSS_MONTHS)]
+    usage = pl.concat(
+        [_read(out / "months" / m / "workload_usage.csv").with_columns(month=pl.lit(m)) for m in labels]
+    ).with_columns(pl.col("paid_seats").cast(pl.Int64))
+    return {"usage": usage, "certifications": _read(out / "certifications.csv"), "folder": out}
+
+
+def test_data_across_the_revision_uses_both_names_of_renamed_workloads_never_both_in_one_key(across):
+    books = load_rulebooks()
+    usage = across["usage"].with_columns(
+        key=pl.col("workload").map_elements(books.fold_workload, return_dtype=pl.String),
+        name=pl.col("workload").str.strip_chars().str.to_lowercase(),
+    )
+    assert usage.group_by("month", "tenant_id", "key").len()["len"].max() == 1  # one name per key
+    for old, new in books.workload_renames.items():
+        names = set(usage.filter(pl.col("key") == fold(new))["name"])
+        assert names == {fold(old), fold(new)}, (old, new)
+    # the later name is the usual one after the change, the earlier one before
+    exchange = usage.filter(pl.col("key") == "exchange online")
+    later_share = exchange.group_by(pl.col("month") >= "2026-09").agg((pl.col("name") == "exchange online").mean())
+    shares = dict(later_share.iter_rows())
+    assert shares[False] < 0.4 < 0.6 < shares[True]
+
+
+def test_data_across_the_revision_holds_the_new_workloads_and_teams_premium_only_customers(across):
+    usage = across["usage"].with_columns(name=pl.col("workload").str.strip_chars().str.to_lowercase())
+    names = set(usage["name"])
+    new_2026 = {"m365 copilot", "teams premium", "teams apps", "microsoft entra id p1", "windows 365"}
+    assert new_2026 <= names and "teams platform" in names
+    book = load_rulebooks().versions[-1]
+    counted = {fold(w) for w in book.workloads["NET_CUSTOMER_ADDS"]} | {fold(o) for o in book.workload_renames}
+    smb = usage.filter(pl.col("paid_seats").is_between(11, 300))
+    premium_only = smb.group_by("month", "tenant_id").agg(
+        premium=(pl.col("name") == "teams premium").any(), other=pl.col("name").is_in(list(counted)).any()
+    )
+    assert premium_only.filter(pl.col("premium") & ~pl.col("other")).height > 0
+
+
+def test_data_across_the_revision_holds_customers_growing_past_300_seats(across):
+    usage = across["usage"].with_columns(name=pl.col("workload").str.strip_chars().str.to_lowercase())
+    year_ago = usage.with_columns(
+        month=pl.col("month").map_elements(
+            lambda m: format_month(add_months(parse_month(m), 12)), return_dtype=pl.String
+        )
+    )
+    grown = usage.join(year_ago, on=["month", "tenant_id", "name"], suffix="_ago").filter(
+        (pl.col("paid_seats") > 300) & pl.col("paid_seats_ago").is_between(11, 300)
+    )
+    assert grown["tenant_id"].n_unique() > 0
+
+
+def test_data_across_the_revision_holds_new_removed_and_retiring_certifications(across):
+    certs = across["certifications"].with_columns(name=pl.col("certification").str.strip_chars().str.to_lowercase())
+    names = set(certs["name"])
+    books = load_rulebooks()
+    new, old = books.versions[-1], books.versions[0]
+    assert fold("Microsoft 365 Certified: Copilot and Agent Administration Fundamentals") in names
+    assert {fold(c) for c in new.removed_certifications} <= names
+    for cert, through in new.certification_counts_through.items():
+        held = certs.filter(pl.col("name") == fold(cert)).with_columns(
+            pl.col("earned_on").str.to_date(), pl.col("expires_on").str.to_date()
+        )
+        near = held.filter((pl.col("expires_on") - pl.lit(through)).dt.total_days().abs() <= 3)
+        earned_around = held.filter((pl.col("earned_on") - pl.lit(through)).dt.total_days().abs() <= 45)
+        assert near.height > 0 and earned_around.height > 0, cert
+    assert old.id != new.id
+
+
+def test_data_across_the_revision_passes_the_input_checks(across):
+    books = load_rulebooks()
+    months = ingest.list_months(across["folder"])
+    assert len(months) == ACROSS_MONTHS
+    for snapshot in ingest.iter_snapshots(across["folder"], months, rulebooks=books):
+        assert snapshot.usage.height > 0
