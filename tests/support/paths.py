@@ -21,9 +21,10 @@ def _shared() -> Path:
     return beside if beside.is_dir() or not workplace.is_dir() else workplace
 
 
-__all__ = ["EXAMPLE", "EXAMPLE_DATA", "PROJECT_ROOT", "SHARED", "SPEC"]
+__all__ = ["EXAMPLE", "EXAMPLE_2026", "EXAMPLE_DATA", "PROJECT_ROOT", "SHARED", "SPEC"]
 
 SHARED = _shared()
 SPEC = SHARED / "spec"
 EXAMPLE = SHARED / "examples" / "small"  # the example folder and its expected scorecards
 EXAMPLE_DATA = EXAMPLE / "data"  # its input data (snapshots 2023-01..2024-12)
+EXAMPLE_2026 = SHARED / "examples" / "small-2026"  # across the 2026 revision (snapshots 2025-08..2027-07)
