@@ -1,6 +1,7 @@
 """Scoring months: the entry points (``score``, ``score_each``) and the scoring of one month
 from its facts. Inputs are the validated frames of ``frames.py`` and the ``Rulebooks``; outputs
-are the result frames of ``frames.py`` (see docs/architecture.md, "Scoring").
+are the result frames of ``frames.py`` (see docs/architecture.md, "Scoring"). Each month is
+scored wholly under its rulebook version, with facts per distinct workload list of it.
 """
 
 from __future__ import annotations

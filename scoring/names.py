@@ -1,7 +1,8 @@
 """How names (workloads, certifications, association types) are compared: one fold, everywhere.
 
 ``fold`` is the rule; ``fold_column`` and ``canonical`` apply it to Polars columns by folding each
-distinct value in Python and mapping the rows back (names are few, rows are many).
+distinct value in Python and mapping the rows back (names are few, rows are many);
+``renamed_fold`` adds the workload renames (either name of a rename is one key).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The five metrics of a track, by name (``METRICS``), and a month's metric rows from them.
 
 Each metric's rule lives in its own module (``usage_growth.py``, ...); the points shared by all
-of them in ``scoring/points.py``.
+of them in ``scoring/points.py``. A metric that counts workloads reads the customers of its own
+workload list of the rulebook (``Metric.workloads``).
 """
 
 from __future__ import annotations
