@@ -14,7 +14,7 @@ import polars as pl
 
 from scoring.calendar import add_months, month_start
 from scoring.customers import YearAgo, promoted, tenant_facts, year_ago_facts
-from scoring.facts import SnapshotFacts, UsageAt, snapshot_facts
+from scoring.facts import SnapshotFacts, UsageAt, narrowed_facts, snapshot_facts
 from scoring.frames import (
     CUSTOMER_DETAILS_SCHEMA,
     DESIGNATIONS_SCHEMA,
@@ -164,7 +164,7 @@ def score_each(
     for n in sorted(users):
         usage_raw, assoc_raw = load(n)
         for book in users[n].values():
-            snapshots = [snapshot_facts(book, n, usage_raw, assoc_raw, names) for names in book.workload_lists]
+            snapshots = _snapshot_facts(book, n, usage_raw, assoc_raw)
             later = add_months(n, 12)
             if later in books and books[later].id == book.id:
                 year_ago[later] = [{t.name: year_ago_facts(book, t.name, s) for t in book.tracks} for s in snapshots]
@@ -180,6 +180,23 @@ def score_each(
         del usage_raw, assoc_raw
         for key in [k for k in usage_kept if k[0] <= add_months(n, -11)]:
             del usage_kept[key]
+
+
+def _snapshot_facts(
+    book: Rulebook, month: dt.date, usage: pl.DataFrame, associations: pl.DataFrame
+) -> list[SnapshotFacts]:
+    """The snapshot's facts for each workload list of ``book`` (in ``workload_lists`` order): a
+    list held within a wider one is narrowed from its facts, the others read from the inputs."""
+    lists = book.workload_lists
+    done: dict[int, SnapshotFacts] = {}
+    for i in sorted(range(len(lists)), key=lambda k: -len(lists[k])):
+        wider = next((j for j in done if set(lists[i]) <= set(lists[j])), None)
+        done[i] = (
+            snapshot_facts(book, month, usage, associations, lists[i])
+            if wider is None
+            else narrowed_facts(book, done[wider], lists[i])
+        )
+    return [done[i] for i in range(len(lists))]
 
 
 def empty_result() -> ScoreResult:

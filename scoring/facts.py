@@ -146,8 +146,27 @@ def snapshot_facts(
     the frames the scoring of it and of later months reads, for one workload list of the
     rulebook (``workloads``, by default its first)."""
     eligible = eligible_usage(book, usage, workloads)
+    return _facts(book, month, eligible, partner_holdings(book, associations, eligible, workloads))
+
+
+def narrowed_facts(book: Rulebook, wider: SnapshotFacts, workloads: tuple[str, ...]) -> SnapshotFacts:
+    """The facts of a workload list from those of a list that holds all its workloads: the same
+    as ``snapshot_facts`` for it, without reading the month's inputs again."""
+    dtype = lexical_enum(book.workload_names_of(workloads).values())
+    keep = pl.col("workload").cast(pl.String).is_in(list(dtype.categories))
+    narrow = pl.col("workload").cast(pl.String).cast(dtype)
+    eligible, holdings = pl.collect_all(
+        [
+            wider.usage_at.usage.lazy().filter(keep).with_columns(narrow),
+            wider.holdings.lazy().filter(keep).with_columns(narrow),
+        ]
+    )
+    return _facts(book, wider.month, eligible, holdings)
+
+
+def _facts(book: Rulebook, month: dt.date, eligible: pl.DataFrame, holdings: pl.DataFrame) -> SnapshotFacts:
+    """The facts of a snapshot from its eligible usage and holdings (of one workload list)."""
     eligibility = tenant_eligibility(book, eligible)
-    holdings = partner_holdings(book, associations, eligible, workloads)
     flags = (
         eligibility.lazy()
         .select("tenant_id", pl.col("track").cast(pl.String))

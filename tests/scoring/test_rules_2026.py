@@ -11,13 +11,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from scoring import simulate as sim
+from scoring.facts import narrowed_facts, snapshot_facts
 from scoring.frames import InputError
 from scoring.ingest import read_month
 from scoring.rulebook import DEFAULT_RULEBOOK_PATH, load_rulebooks
 from tests.support.builders import RULEBOOKS, World
 from tests.support.inputs import ASSOC_HEADER, USAGE_HEADER, write_csv
+from tests.support.paths import EXAMPLE_2026
 
 ENT, SMB = "ENTERPRISE", "SMB"
 NCA, UG, DEP = "NET_CUSTOMER_ADDS", "USAGE_GROWTH", "DEPLOYMENTS"
@@ -562,3 +565,31 @@ def test_teams_platform_and_teams_apps_are_two_workloads_in_the_input(tmp_path: 
     assoc = [["P1", "T1", "Teams Platform", "CPOR", "2026-01-01"], ["P1", "T1", "Teams Apps", "CPOR", "2026-01-01"]]
     snap = read_month(_month_folder(tmp_path, usage, assoc), dt.date(2026, 9, 1))
     assert snap.usage.height == 2 and snap.associations.height == 2
+
+
+# ---- the engine: facts per distinct workload list ------------------------------------------------
+
+
+@pytest.mark.skipif(not EXAMPLE_2026.exists(), reason="shared/examples/small-2026 is not beside the project")
+@pytest.mark.parametrize("mon", ["2025-09", "2026-09", "2027-03"])
+def test_facts_narrowed_from_a_wider_list_are_the_facts_of_the_list(mon):
+    m = dt.date.fromisoformat(mon + "-01")
+    snap = read_month(EXAMPLE_2026 / "data", m)
+    book = RULEBOOKS.for_month(dt.date(2026, 9, 1))
+    nca, ug = book.workload_lists
+    assert set(nca) < set(ug)
+    direct = snapshot_facts(book, m, snap.usage, snap.associations, nca)
+    narrowed = narrowed_facts(book, snapshot_facts(book, m, snap.usage, snap.associations, ug), nca)
+    for name in ("eligibility", "holdings", "tenants"):
+        a, b = getattr(direct, name), getattr(narrowed, name)
+        assert a.schema == b.schema, name
+        assert_frame_equal(_text(a).sort(a.columns), _text(b).sort(b.columns), check_row_order=False)
+    for name in ("usage", "claimed"):
+        a, b = getattr(direct.usage_at, name), getattr(narrowed.usage_at, name)
+        assert a.schema == b.schema, name
+        assert_frame_equal(_text(a).sort(a.columns), _text(b).sort(b.columns), check_row_order=False)
+    assert direct.holdings.height > 0
+
+
+def _text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col(c).cast(pl.String) for c, t in frame.schema.items() if t == pl.Categorical)
