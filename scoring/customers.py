@@ -1,10 +1,12 @@
 """A track's customers in a scored month M: per (partner, tenant, option), what every metric
 counts (the ``customer_details`` rows), from the snapshot of M, the track's facts of M-12 and
-the usage of M-11..M for the rules that look at usage when a customer was associated.
+the usage of M-11..M for the rules that look at usage when a customer was associated; and the
+promoted tenant of a track that keeps them (docs/scoring-rules-2026.md §3), for M only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -16,11 +18,13 @@ from scoring.facts import (
     USAGE_KEYS,
     SnapshotFacts,
     UsageAt,
+    eligible_col,
     held,
     per_tenant,
     track_dtype,
     usage_at_association,
 )
+from scoring.frames import ELIGIBLE_TENANTS_SCHEMA
 from scoring.metrics import deployments, net_customer_adds, usage_growth
 from scoring.rulebook import Rulebook
 
@@ -31,6 +35,9 @@ class YearAgo:
 
     counted: pl.DataFrame  # TENANT_KEYS + each metric's year-ago side, for the customers counted then
     workloads: pl.DataFrame  # TENANT_KEYS + workload: the counted held workloads
+    # tenant_id of the tenants eligible for the track then by their own seats, kept only for a
+    # track that keeps promoted tenants
+    band: pl.DataFrame | None = None
 
 
 def year_ago_facts(book: Rulebook, track_name: str, snapshot: SnapshotFacts) -> YearAgo:
@@ -42,7 +49,46 @@ def year_ago_facts(book: Rulebook, track_name: str, snapshot: SnapshotFacts) -> 
     )
     workloads = usage_growth.counted_workloads(book, track_name, snapshot)
     counted_df, workloads_df = pl.collect_all([counted, workloads])
-    return YearAgo(counted_df, workloads_df)
+    band = None
+    if book.track(track_name).keep_promoted:
+        band = snapshot.eligibility.filter(pl.col("track") == track_name).select("tenant_id")
+    return YearAgo(counted_df, workloads_df, band)
+
+
+def promoted(book: Rulebook, snapshot: SnapshotFacts, year_ago: dict[str, YearAgo]) -> SnapshotFacts:
+    """The scored month's snapshot with the promoted tenants of each track that keeps them made
+    eligible for it (docs/scoring-rules-2026.md §3): a tenant with a workload above the track's
+    seats in M that was in the track's seats in M-12 (``YearAgo.band``). Only the scored month
+    is so classified; the snapshot as the year-ago side or an association month is not.
+    Their ``max_paid_seats`` is the largest paid_seats among their eligible workloads in M."""
+    added: dict[str, pl.DataFrame] = {}
+    for t in book.tracks:
+        band = year_ago[t.name].band
+        if not t.keep_promoted or band is None or t.seats_max is None:
+            continue
+        already = snapshot.eligibility.lazy().filter(pl.col("track") == t.name).select("tenant_id")
+        added[t.name] = (
+            snapshot.usage_at.usage.lazy()
+            .filter(pl.col("paid_seats") > t.seats_max)
+            .group_by("month", "tenant_id")
+            .agg(pl.col("paid_seats").max().alias("max_paid_seats"))
+            .join(band.lazy(), on="tenant_id", how="semi")
+            .join(already, on="tenant_id", how="anti")
+            .with_columns(pl.lit(t.name, dtype=track_dtype(book)).alias("track"))
+            .select(list(ELIGIBLE_TENANTS_SCHEMA))
+            .collect()
+        )
+    added = {name: frame for name, frame in added.items() if frame.height}
+    if not added:
+        return snapshot
+    eligibility = pl.concat([snapshot.eligibility, *added.values()])
+    tenants = snapshot.tenants.with_columns(
+        (pl.col(eligible_col(name)) | pl.col("tenant_id").is_in(frame.get_column("tenant_id").implode())).alias(
+            eligible_col(name)
+        )
+        for name, frame in added.items()
+    )
+    return dataclasses.replace(snapshot, eligibility=eligibility, tenants=tenants)
 
 
 def tenant_facts(

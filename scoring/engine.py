@@ -1,6 +1,7 @@
 """Scoring months: the entry points (``score``, ``score_each``) and the scoring of one month
 from its facts. Inputs are the validated frames of ``frames.py`` and the ``Rulebooks``; outputs
-are the result frames of ``frames.py`` (see docs/architecture.md, "Scoring").
+are the result frames of ``frames.py`` (see docs/architecture.md, "Scoring"). Each month is
+scored wholly under its rulebook version, with facts per distinct workload list of it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from scoring.calendar import add_months, month_start
-from scoring.customers import YearAgo, tenant_facts, year_ago_facts
-from scoring.facts import SnapshotFacts, UsageAt, snapshot_facts
+from scoring.customers import YearAgo, promoted, tenant_facts, year_ago_facts
+from scoring.facts import SnapshotFacts, UsageAt, narrowed_facts, snapshot_facts
 from scoring.frames import (
     CUSTOMER_DETAILS_SCHEMA,
     DESIGNATIONS_SCHEMA,
@@ -24,7 +25,7 @@ from scoring.frames import (
     MissingSnapshotError,
     Snapshots,
 )
-from scoring.metrics import metric_rows
+from scoring.metrics import deployments, metric_rows, usage_growth
 from scoring.metrics.certifications import certification_active, certification_levels, certified_persons
 from scoring.points import units_to_points
 from scoring.ranking import designations, path_scores, path_totals
@@ -156,26 +157,46 @@ def score_each(
         for n in months_needed(m):
             users.setdefault(n, {})[books[m].id] = books[m]
     partners = pl.Series("partner_id", list(partner_ids), dtype=pl.String).unique().cast(pl.Categorical)
-    usage_kept: dict[tuple[dt.date, str], UsageAt] = {}
-    year_ago: dict[dt.date, dict[str, YearAgo]] = {}
+    # facts are per rulebook and per distinct workload list of it (index in workload_lists)
+    usage_kept: dict[tuple[dt.date, str], list[UsageAt]] = {}
+    year_ago: dict[dt.date, list[dict[str, YearAgo]]] = {}
     leveled: dict[str, pl.DataFrame] = {}  # certification_levels per rulebook
     for n in sorted(users):
         usage_raw, assoc_raw = load(n)
         for book in users[n].values():
-            snapshot = snapshot_facts(book, n, usage_raw, assoc_raw)
+            snapshots = _snapshot_facts(book, n, usage_raw, assoc_raw)
             later = add_months(n, 12)
             if later in books and books[later].id == book.id:
-                year_ago[later] = {t.name: year_ago_facts(book, t.name, snapshot) for t in book.tracks}
+                year_ago[later] = [{t.name: year_ago_facts(book, t.name, s) for t in book.tracks} for s in snapshots]
             if any(books[m].id == book.id and m >= n for m in scored if m <= add_months(n, 11)):
-                usage_kept[(n, book.id)] = snapshot.usage_at
+                usage_kept[(n, book.id)] = [s.usage_at for s in snapshots]
             if n in books and books[n].id == book.id:
-                window = {k: usage_kept[(k, book.id)] for k in months_needed(n)[1:]}
+                windows = [
+                    {k: usage_kept[(k, book.id)][i] for k in months_needed(n)[1:]} for i in range(len(snapshots))
+                ]
                 if book.id not in leveled:
                     leveled[book.id] = certification_levels(book, certifications)
-                yield n, score_month(book, n, snapshot, year_ago.pop(n), window, leveled[book.id], partners)
+                yield n, score_month(book, n, snapshots, year_ago.pop(n), windows, leveled[book.id], partners)
         del usage_raw, assoc_raw
         for key in [k for k in usage_kept if k[0] <= add_months(n, -11)]:
             del usage_kept[key]
+
+
+def _snapshot_facts(
+    book: Rulebook, month: dt.date, usage: pl.DataFrame, associations: pl.DataFrame
+) -> list[SnapshotFacts]:
+    """The snapshot's facts for each workload list of ``book`` (in ``workload_lists`` order): a
+    list held within a wider one is narrowed from its facts, the others read from the inputs."""
+    lists = book.workload_lists
+    done: dict[int, SnapshotFacts] = {}
+    for i in sorted(range(len(lists)), key=lambda k: -len(lists[k])):
+        wider = next((j for j in done if set(lists[i]) <= set(lists[j])), None)
+        done[i] = (
+            snapshot_facts(book, month, usage, associations, lists[i])
+            if wider is None
+            else narrowed_facts(book, done[wider], lists[i])
+        )
+    return [done[i] for i in range(len(lists))]
 
 
 def empty_result() -> ScoreResult:
@@ -192,27 +213,33 @@ def empty_result() -> ScoreResult:
 def score_month(
     book: Rulebook,
     month: dt.date,
-    snapshot: SnapshotFacts,
-    year_ago: dict[str, YearAgo],
-    window: dict[dt.date, UsageAt],
+    snapshots: list[SnapshotFacts],
+    year_ago: list[dict[str, YearAgo]],
+    windows: list[dict[dt.date, UsageAt]],
     leveled: pl.DataFrame,
     partners: pl.Series,
 ) -> ScoreResult:
-    """Score ``month`` for ``partners`` from its snapshot's facts, the year-ago facts per track,
-    the eligible usage of the eleven months before it and itself (``window``) and the
+    """Score ``month`` for ``partners`` from, per workload list of ``book``
+    (``Rulebook.workload_lists``): its snapshot's facts, the year-ago facts per track and the
+    eligible usage of the eleven months before it and itself (``windows``); and the
     certifications that count, with their levels (``leveled``: ``certification_levels``)."""
-    customers = {t.name: tenant_facts(book, t.name, snapshot, year_ago[t.name], window) for t in book.tracks}
+    snapshots = [promoted(book, s, y) for s, y in zip(snapshots, year_ago, strict=True)]
+    customers = [
+        {t.name: tenant_facts(book, t.name, s, y[t.name], w) for t in book.tracks}
+        for s, y, w in zip(snapshots, year_ago, windows, strict=True)
+    ]
     rows = metric_rows(book, partners, month, customers, certified_persons(leveled, [month]))
     totals = path_totals(book, rows)
+    eligibility, holdings = _shown_facts(book, snapshots)
     out = {
-        "eligible_tenants": snapshot.eligibility,
-        "holdings": snapshot.holdings,
+        "eligible_tenants": eligibility,
+        "holdings": holdings,
         "metric_points": units_to_points(rows, book.scale, points="units", max_points="max_units").select(
             list(METRIC_POINTS_SCHEMA)
         ),
         "path_scores": path_scores(book, totals),
         "designations": designations(book, totals),
-        "customer_details": pl.concat([f.select(list(CUSTOMER_DETAILS_SCHEMA)) for f in customers.values()]),
+        "customer_details": _customer_details(book, customers),
     }
     # Unsorted (sorting a month's ~2M rows would cost more than scoring them): the database
     # does not care, and ``score`` sorts what it returns.
@@ -223,4 +250,55 @@ def score_month(
             )
             for name, frame in out.items()
         }
+    )
+
+
+def _texts(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))
+    )
+
+
+def _shown_facts(book: Rulebook, snapshots: list[SnapshotFacts]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The eligible tenants and holdings the results show: for the workloads of any metric. With
+    one workload list they are its facts; with a list that holds every other, that list's;
+    otherwise the lists' facts together (a tenant's largest seats, each holding once)."""
+    if len(snapshots) == 1:
+        return snapshots[0].eligibility, snapshots[0].holdings
+    union = set(book.eligible_workloads)
+    for names, s in zip(book.workload_lists, snapshots, strict=True):
+        if set(names) == union:
+            return s.eligibility, s.holdings
+    eligibility = (
+        pl.concat([_texts(s.eligibility) for s in snapshots])
+        .group_by("month", "tenant_id", "track")
+        .agg(pl.col("max_paid_seats").max())
+        .select(list(ELIGIBLE_TENANTS_SCHEMA))
+    )
+    holdings = pl.concat([_texts(s.holdings) for s in snapshots]).unique(NAT_KEYS["holdings"], keep="first")
+    return eligibility, holdings
+
+
+def _customer_details(book: Rulebook, customers: list[dict[str, pl.DataFrame]]) -> pl.DataFrame:
+    """The ``customer_details`` rows: a customer as usage growth counts it (its list's eligibility,
+    held workloads, sums, ``counted`` and baseline), with the deployment columns from the
+    deployments list when that list differs."""
+    growth = customers[book.list_index(usage_growth.NAME)]
+    frame = pl.concat([_texts(f.select(list(CUSTOMER_DETAILS_SCHEMA))) for f in growth.values()])
+    if book.list_index(deployments.NAME) == book.list_index(usage_growth.NAME):
+        return frame
+    deployed_cols = ["deployed", "deployed_year_ago", "excluded"]
+    keys = NAT_KEYS["customer_details"]
+    deploy = pl.concat(
+        [_texts(f.select(*keys, *deployed_cols)) for f in customers[book.list_index(deployments.NAME)].values()]
+    )
+    return (
+        frame.drop(deployed_cols)
+        .join(deploy, on=keys, how="full", coalesce=True)
+        .with_columns(
+            pl.col(c).fill_null(False if t == pl.Boolean else 0)
+            for c, t in CUSTOMER_DETAILS_SCHEMA.items()
+            if t in (pl.Boolean, pl.Int64)
+        )
+        .select(list(CUSTOMER_DETAILS_SCHEMA))
     )

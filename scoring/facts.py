@@ -1,6 +1,9 @@
 """Per-snapshot facts: one month's inputs reduced at once to what the scoring of it and of the
 months after it reads (eligible usage, tenant eligibility, holdings, per-tenant sums), and the
 lookup of usage in the month of an association (see docs/architecture.md, "Scoring").
+
+"Eligible" is always for one workload list of the rulebook (``Rulebook.workload_lists``): the
+facts of a snapshot are computed once per distinct list, and each metric reads its list's.
 """
 
 from __future__ import annotations
@@ -48,11 +51,13 @@ def _canonical_enum(col: str, frame: pl.DataFrame, mapping: dict[str, str]) -> p
 # ---- one snapshot ------------------------------------------------------------------------------
 
 
-def eligible_usage(book: Rulebook, usage: pl.DataFrame) -> pl.DataFrame:
-    """Usage rows of eligible workloads, workloads under their canonical names."""
+def eligible_usage(book: Rulebook, usage: pl.DataFrame, workloads: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Usage rows of the eligible workloads (``workloads``, by default the version's first list),
+    workloads under their canonical names (either name of a rename)."""
+    names = book.workload_names_of(workloads or book.workload_lists[0])
     return (
         usage.lazy()
-        .with_columns(_canonical_enum("workload", usage, book.workload_names), *_ids("tenant_id"))
+        .with_columns(_canonical_enum("workload", usage, names), *_ids("tenant_id"))
         .filter(pl.col("workload").is_not_null())
         .select("month", "tenant_id", "workload", "paid_seats", "active_users")
         .collect()
@@ -79,17 +84,21 @@ def tenant_eligibility(book: Rulebook, usage: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts).select(list(ELIGIBLE_TENANTS_SCHEMA)).collect()
 
 
-def partner_holdings(book: Rulebook, associations: pl.DataFrame, usage: pl.DataFrame) -> pl.DataFrame:
-    """Held eligible workloads per (month, partner, tenant, option), with that month's usage.
+def partner_holdings(
+    book: Rulebook, associations: pl.DataFrame, usage: pl.DataFrame, workloads: tuple[str, ...] | None = None
+) -> pl.DataFrame:
+    """Held eligible workloads (of ``workloads``, as in ``eligible_usage``) per (month, partner,
+    tenant, option), with that month's usage.
 
     A workload held through several rows of one option counts once, dated by the earliest.
-    ``usage`` is the output of ``eligible_usage``.
+    ``usage`` is the output of ``eligible_usage`` for the same list.
     """
     types = {fold(t): o for t, o in book.association_types.items()}
+    names = book.workload_names_of(workloads or book.workload_lists[0])
     return (
         associations.lazy()
         .with_columns(
-            _canonical_enum("workload", associations, book.workload_names),
+            _canonical_enum("workload", associations, names),
             _canonical_enum("association_type", associations, types).alias("option"),
             *_ids("partner_id", "tenant_id"),
         )
@@ -126,12 +135,38 @@ def eligible_col(track_name: str) -> str:
     return f"eligible_{track_name}"
 
 
-def snapshot_facts(book: Rulebook, month: dt.date, usage: pl.DataFrame, associations: pl.DataFrame) -> SnapshotFacts:
+def snapshot_facts(
+    book: Rulebook,
+    month: dt.date,
+    usage: pl.DataFrame,
+    associations: pl.DataFrame,
+    workloads: tuple[str, ...] | None = None,
+) -> SnapshotFacts:
     """Reduce one month's validated inputs (``usage`` and ``associations`` of that month) to
-    the frames the scoring of it and of later months reads."""
-    eligible = eligible_usage(book, usage)
+    the frames the scoring of it and of later months reads, for one workload list of the
+    rulebook (``workloads``, by default its first)."""
+    eligible = eligible_usage(book, usage, workloads)
+    return _facts(book, month, eligible, partner_holdings(book, associations, eligible, workloads))
+
+
+def narrowed_facts(book: Rulebook, wider: SnapshotFacts, workloads: tuple[str, ...]) -> SnapshotFacts:
+    """The facts of a workload list from those of a list that holds all its workloads: the same
+    as ``snapshot_facts`` for it, without reading the month's inputs again."""
+    dtype = lexical_enum(book.workload_names_of(workloads).values())
+    keep = pl.col("workload").cast(pl.String).is_in(list(dtype.categories))
+    narrow = pl.col("workload").cast(pl.String).cast(dtype)
+    eligible, holdings = pl.collect_all(
+        [
+            wider.usage_at.usage.lazy().filter(keep).with_columns(narrow),
+            wider.holdings.lazy().filter(keep).with_columns(narrow),
+        ]
+    )
+    return _facts(book, wider.month, eligible, holdings)
+
+
+def _facts(book: Rulebook, month: dt.date, eligible: pl.DataFrame, holdings: pl.DataFrame) -> SnapshotFacts:
+    """The facts of a snapshot from its eligible usage and holdings (of one workload list)."""
     eligibility = tenant_eligibility(book, eligible)
-    holdings = partner_holdings(book, associations, eligible)
     flags = (
         eligibility.lazy()
         .select("tenant_id", pl.col("track").cast(pl.String))

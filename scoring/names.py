@@ -1,12 +1,13 @@
 """How names (workloads, certifications, association types) are compared: one fold, everywhere.
 
 ``fold`` is the rule; ``fold_column`` and ``canonical`` apply it to Polars columns by folding each
-distinct value in Python and mapping the rows back (names are few, rows are many).
+distinct value in Python and mapping the rows back (names are few, rows are many);
+``renamed_fold`` adds the workload renames (either name of a rename is one key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
@@ -16,10 +17,22 @@ def fold(name: str) -> str:
     return name.strip().casefold()
 
 
-def fold_column(values: pl.Series) -> pl.Series:
-    """``values`` folded (nulls stay null), each distinct value folded once."""
+def renamed_fold(renames: Mapping[str, str]) -> Callable[[str], str]:
+    """The key of a workload name: folded, and a renamed workload's old name replaced by its new
+    one (``renames``: old -> new), so that either name of a rename is one key."""
+    table = {fold(old): fold(new) for old, new in renames.items()}
+
+    def key(name: str) -> str:
+        folded_name = fold(name)
+        return table.get(folded_name, folded_name)
+
+    return key
+
+
+def fold_column(values: pl.Series, key: Callable[[str], str] = fold) -> pl.Series:
+    """``values`` folded by ``key`` (nulls stay null), each distinct value folded once."""
     distinct = values.unique().drop_nulls().to_list()
-    return values.replace_strict(distinct, [fold(v) for v in distinct], default=None, return_dtype=pl.String)
+    return values.replace_strict(distinct, [key(v) for v in distinct], default=None, return_dtype=pl.String)
 
 
 def canonical(col: str, frame: pl.DataFrame, mapping: Mapping[str, str], dtype: pl.DataType | None = None) -> pl.Expr:
@@ -35,6 +48,8 @@ def canonical(col: str, frame: pl.DataFrame, mapping: Mapping[str, str], dtype: 
     )
 
 
-def folded(col: str) -> pl.Expr:
-    """``col`` folded, as an expression (each distinct value of a batch folded once)."""
-    return pl.col(col).map_batches(fold_column, return_dtype=pl.String, is_elementwise=True)
+def folded(col: str, renames: Mapping[str, str] | None = None) -> pl.Expr:
+    """``col`` folded, as an expression (each distinct value of a batch folded once); with
+    ``renames`` (old -> new workload names), both names of a rename fold to one key."""
+    key = renamed_fold(renames) if renames else fold
+    return pl.col(col).map_batches(lambda s: fold_column(s, key), return_dtype=pl.String, is_elementwise=True)

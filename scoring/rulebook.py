@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scoring.calendar import parse_month
-from scoring.names import fold
+from scoring.names import fold, renamed_fold
 
 __all__ = [
     "DEFAULT_RULEBOOK_PATH",
@@ -108,6 +108,33 @@ class Rulebook:
         return self.workloads[metric]
 
     @property
+    def workload_lists(self) -> tuple[tuple[str, ...], ...]:
+        """The distinct workload lists of the metrics (as sets), first appearance first: scoring
+        computes its facts once per list (the 2023 version has one)."""
+        lists: list[tuple[str, ...]] = []
+        for metric in WORKLOAD_METRICS:
+            names = self.workloads[metric]
+            if all(set(names) != set(seen) for seen in lists):
+                lists.append(names)
+        return tuple(lists)
+
+    def list_index(self, metric: str) -> int:
+        """The index in ``workload_lists`` of ``metric``'s list."""
+        names = set(self.workloads[metric])
+        return next(i for i, seen in enumerate(self.workload_lists) if set(seen) == names)
+
+    def same_workload(self, name: str) -> dict[str, str]:
+        """Every folded spelling of the workload ``name`` (its own and its rename's) -> ``name``."""
+        key = renamed_fold(self.workload_renames)
+        renames = self.workload_renames
+        names = {fold(name), *(fold(o) for o in renames), *(fold(n) for n in renames.values())}
+        return {n: name for n in names if key(n) == key(name)}
+
+    def counts_through(self, certification: str) -> dt.date | None:
+        """The last day a certification (any spelling or alias) counts, if it has one."""
+        return self.certification_deadlines.get(fold(certification))
+
+    @property
     def workload_names(self) -> dict[str, str]:
         """Folded workload name -> canonical name, for every eligible workload: either name of a
         renamed workload maps to the name this version lists."""
@@ -190,9 +217,7 @@ class Rulebooks:
     def fold_workload(self, name: str) -> str:
         """The key under which a workload name is compared in the input: trimmed, case-folded,
         and a renamed workload's old name replaced by its new one."""
-        renamed = {fold(old): fold(new) for old, new in self.workload_renames.items()}
-        key = fold(name)
-        return renamed.get(key, key)
+        return renamed_fold(self.workload_renames)(name)
 
 
 # ---- loading and validation ----------------------------------------------------------------

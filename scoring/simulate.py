@@ -1,7 +1,8 @@
 """What-if simulation of one partner's score in one month, and the status/warnings built on it.
 
 The partner's slice of the inputs is changed on copies and scored with the same
-``engine.score`` as the real one: there is no second copy of the rules.
+``engine.score`` as the real one: there is no second copy of the rules. Every month is scored,
+changed and warned about under its own rulebook version.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import polars as pl
 from scoring import calendar, engine, ingest
 from scoring.engine import ScoreResult
 from scoring.frames import ASSOCIATIONS_SCHEMA, CERTIFICATIONS_SCHEMA, USAGE_SCHEMA, Snapshots
-from scoring.metrics.certifications import certification_active
-from scoring.names import canonical, fold
+from scoring.metrics.certifications import certification_active, certification_levels, counts_at
+from scoring.names import canonical
 from scoring.rulebook import Rulebook, Rulebooks
 
 Level = Literal["INTERMEDIATE", "ADVANCED"]
@@ -130,9 +131,20 @@ def _score(rulebooks: Rulebooks, partner_id: str, month: dt.date, inputs: Partne
 
 
 def _counted_persons(book: Rulebook, certs: pl.DataFrame, level: str, month: dt.date) -> list[str]:
-    levels = book.certification_levels
-    rows = certs.filter(certification_active(calendar.month_end(month)))
-    return sorted({p for p, c in rows.select("person_id", "certification").iter_rows() if levels.get(fold(c)) == level})
+    """The persons counted in ``month`` at ``level``: a certification of it counts at month end."""
+    rows = certification_levels(book, certs).filter(counts_at(calendar.month_end(month)) & (pl.col("level") == level))
+    return sorted(set(rows.get_column("person_id").to_list()))
+
+
+def _counting_certification(book: Rulebook, level: str, month: dt.date) -> str:
+    """A certification of ``level`` that counts in ``month``: the first listed without a
+    counts-through date, else the one counting longest."""
+    names = book.intermediate_certifications if level == "INTERMEDIATE" else book.advanced_certifications
+    end = calendar.month_end(month)
+    counting = [n for n in names if (book.counts_through(n) or dt.date.max) >= end]
+    if not counting:
+        raise ValueError(f"no {level.lower()} certification counts in {month:%Y-%m} under rulebook {book.id}")
+    return max(counting, key=lambda n: book.counts_through(n) or dt.date.max)
 
 
 def apply_changes(
@@ -150,7 +162,7 @@ def apply_changes(
         if isinstance(ch, AddCertifiedPersons):
             if ch.level not in ("INTERMEDIATE", "ADVANCED") or ch.count < 0:
                 raise ValueError(f"bad change: {ch}")
-            name = (book.intermediate_certifications if ch.level == "INTERMEDIATE" else book.advanced_certifications)[0]
+            name = _counting_certification(book, ch.level, month)
             rows = []
             for _ in range(ch.count):
                 added_persons += 1
@@ -197,7 +209,7 @@ def apply_changes(
             target = (
                 (pl.col("month") == month)
                 & (pl.col("tenant_id") == ch.tenant_id)
-                & canonical("workload", usage, {fold(ch.workload): ch.workload}).is_not_null()
+                & canonical("workload", usage, book.same_workload(ch.workload)).is_not_null()
             )
             if usage.filter(target).height:
                 usage = usage.with_columns(
@@ -283,17 +295,43 @@ def qualification_status(
 
 
 def expiring_certifications(
-    certifications: pl.DataFrame, partner_id: str, month: dt.date, days: int = 90
+    certifications: pl.DataFrame, partner_id: str, month: dt.date, days: int = 90, *, book: Rulebook | None = None
 ) -> pl.DataFrame:
-    """The partner's certifications active at month end that expire within ``days`` after it."""
+    """The partner's certifications active at month end that expire within ``days`` after it.
+
+    With ``book`` (the month's rulebook) also those that count in the month and whose
+    counts-through date (docs/scoring-rules-2026.md §4) falls within ``days`` after its end
+    (the month's end itself included: it is the last day they count), with a column
+    ``counts_through`` (null without one); sorted by the earlier of the two dates."""
     end = calendar.month_end(month)
-    return certifications.filter(
-        (pl.col("partner_id") == partner_id)
-        & (pl.col("earned_on") <= end)
+    horizon = end + dt.timedelta(days=days)
+    mine = certifications.filter(pl.col("partner_id") == partner_id)
+    expiring = (
+        (pl.col("earned_on") <= end)
         & pl.col("expires_on").is_not_null()
         & (pl.col("expires_on") > end)
-        & (pl.col("expires_on") <= end + dt.timedelta(days=days))
-    ).sort("expires_on", "person_id", "certification")
+        & (pl.col("expires_on") <= horizon)
+    )
+    if book is None:
+        return mine.filter(expiring).sort("expires_on", "person_id", "certification")
+    deadlines = {name: d.isoformat() for name, d in book.certification_deadlines.items()}
+    through = pl.col("counts_through")
+    retiring = (
+        pl.col("__level").is_not_null()
+        & certification_active(end)
+        & through.is_not_null()
+        & (through >= end)
+        & (through <= horizon)
+    )
+    return (
+        mine.with_columns(
+            canonical("certification", mine, deadlines).str.to_date("%Y-%m-%d").alias("counts_through"),
+            canonical("certification", mine, book.certification_levels).alias("__level"),
+        )
+        .filter(expiring | retiring)
+        .drop("__level")
+        .sort(pl.min_horizontal("expires_on", "counts_through"), "person_id", "certification")
+    )
 
 
 @dataclass(frozen=True)

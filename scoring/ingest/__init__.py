@@ -53,11 +53,18 @@ def _association_types(rulebooks: Rulebooks | None) -> tuple[str, ...]:
     return (rulebooks or load_rulebooks()).association_types
 
 
+def _workload_renames(rulebooks: Rulebooks | None) -> dict[str, str]:
+    """Every rename applies in every version, so in every file's key checks."""
+    return (rulebooks or load_rulebooks()).workload_renames
+
+
 def read_month(data_dir: str | Path, month: dt.date, *, rulebooks: Rulebooks | None = None) -> Snapshots:
     """One month's snapshot (``months/YYYY-MM``), validated; both files are required."""
     data_dir = Path(data_dir)
     month = month_start(month)
-    return _read_month(data_dir, month, month_files(data_dir, month, _association_types(rulebooks)))
+    books = rulebooks or load_rulebooks()
+    files = month_files(data_dir, month, _association_types(books), _workload_renames(books))
+    return _read_month(data_dir, month, files)
 
 
 def read_snapshots(
@@ -113,8 +120,9 @@ def iter_snapshots(
     missing = [m for m in wanted if not (data_dir / month_folder(m)).is_dir()]
     if missing:
         raise MissingSnapshotError(missing, needed_by=needed_by)
-    types = _association_types(rulebooks)
-    files = {m: month_files(data_dir, m, types) for m in wanted}
+    books = rulebooks or load_rulebooks()
+    types, renames = _association_types(books), _workload_renames(books)
+    files = {m: month_files(data_dir, m, types, renames) for m in wanted}
     return _stream_months(data_dir, files, progress, max_workers)
 
 

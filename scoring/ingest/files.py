@@ -7,8 +7,8 @@ folder that is not ``YYYY-MM``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -55,11 +55,13 @@ class Table:
 
 @dataclass(frozen=True)
 class MonthFiles:
-    """A month's two tables, and the association types their rows may name."""
+    """A month's two tables, the association types their rows may name and the workload renames
+    (old -> new) under which two names are one workload in the key checks."""
 
     usage: Table
     associations: Table
     association_types: tuple[str, ...]
+    workload_renames: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 def rel(*parts: str) -> str:
@@ -111,7 +113,12 @@ def require_table(data_dir: Path, stem: str) -> Table:
     return table
 
 
-def month_files(data_dir: Path, month: dt.date, association_types: tuple[str, ...]) -> MonthFiles:
+def month_files(
+    data_dir: Path,
+    month: dt.date,
+    association_types: tuple[str, ...],
+    workload_renames: Mapping[str, str] | None = None,
+) -> MonthFiles:
     """The month's two files (cheap: file system only); errors name what is missing."""
     folder = month_folder(month)
     if not (data_dir / folder).is_dir():
@@ -124,7 +131,7 @@ def month_files(data_dir: Path, month: dt.date, association_types: tuple[str, ..
             errors.append(exc)
     if errors:
         raise merge_errors(errors)
-    return MonthFiles(tables[0], tables[1], association_types)
+    return MonthFiles(tables[0], tables[1], association_types, dict(workload_renames or {}))
 
 
 def list_months(data_dir: str | Path) -> list[dt.date]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 
@@ -101,7 +101,7 @@ _WORKLOAD_EMPTY = nonempty("workload", key=True, per_value=True)
 _Plan = tuple[pl.LazyFrame, list[Check], UniqueKey]
 
 
-def _usage_plan(table: Table) -> _Plan:
+def _usage_plan(table: Table, *, renames: Mapping[str, str]) -> _Plan:
     lf = scan(table, [c for c in USAGE_SCHEMA if c != "month"])
     parsed = {"__paid_seats": integer("paid_seats"), "__active_users": integer("active_users")}
     checks = [
@@ -110,12 +110,15 @@ def _usage_plan(table: Table) -> _Plan:
         *count_checks("paid_seats"),
         *count_checks("active_users"),
     ]
-    unique = UniqueKey("tenant_id, workload", ("tenant_id", "workload"), {"workload": folded("workload")})
+    # either name of a renamed workload is one workload (docs/input-data.md)
+    unique = UniqueKey("tenant_id, workload", ("tenant_id", "workload"), {"workload": folded("workload", renames)})
     extra = {"__over": pl.col("__active_users") > pl.col("__paid_seats")}
     return plan(lf, parsed, checks, extra), checks, unique
 
 
-def _associations_plan(table: Table, *, month: dt.date, association_types: tuple[str, ...]) -> _Plan:
+def _associations_plan(
+    table: Table, *, month: dt.date, association_types: tuple[str, ...], renames: Mapping[str, str]
+) -> _Plan:
     lf = scan(table, [c for c in ASSOCIATIONS_SCHEMA if c != "month"])
     end = month_end(month)
     # the date is parsed on every row (Polars caches repeated values); its format is checked
@@ -140,7 +143,7 @@ def _associations_plan(table: Table, *, month: dt.date, association_types: tuple
     unique = UniqueKey(
         "partner_id, tenant_id, workload, association_type",
         ("partner_id", "tenant_id", "workload", "association_type"),
-        {"workload": folded("workload"), "association_type": folded("association_type")},
+        {"workload": folded("workload", renames), "association_type": folded("association_type")},
     )
     return plan(lf, parsed, checks), checks, unique
 
@@ -151,8 +154,16 @@ def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snaps
     Association types are output as the rulebook spells them."""
     errors: list[InputError] = []
     planners: list[tuple[Table, Callable[[Table], _Plan]]] = [
-        (files.usage, _usage_plan),
-        (files.associations, partial(_associations_plan, month=month, association_types=files.association_types)),
+        (files.usage, partial(_usage_plan, renames=files.workload_renames)),
+        (
+            files.associations,
+            partial(
+                _associations_plan,
+                month=month,
+                association_types=files.association_types,
+                renames=files.workload_renames,
+            ),
+        ),
     ]
     plans: list[tuple[Table, pl.LazyFrame, list[Check], UniqueKey]] = []
     for table, planner in planners:

@@ -1,7 +1,8 @@
 """The five metrics of a track, by name (``METRICS``), and a month's metric rows from them.
 
 Each metric's rule lives in its own module (``usage_growth.py``, ...); the points shared by all
-of them in ``scoring/points.py``.
+of them in ``scoring/points.py``. A metric that counts workloads reads the customers of its own
+workload list of the rulebook (``Metric.workloads``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Metric:
     rows: Rows
     unit: str  # what one unit of the measure is: "person", "customer", "deployment" or "active_user"
     noun: str  # one unit, in words ("{option}" stands for the option)
+    workloads: str | None = None  # the rulebook's workload list it counts on (WORKLOAD_METRICS), if any
 
     def options(self, track: Track) -> tuple[str, ...]:
         """The options the metric is scored under: each of the track's, or ALL."""
@@ -49,6 +51,7 @@ METRICS: dict[str, Metric] = {
             net_customer_adds.rows,
             "customer",
             "net new customer",
+            net_customer_adds.NAME,
         ),
         Metric(
             certifications.INTERMEDIATE,
@@ -65,9 +68,21 @@ METRICS: dict[str, Metric] = {
             "advanced-certified person",
         ),
         Metric(
-            usage_growth.NAME, lambda t: t.usage_growth, usage_growth.rows, "active_user", "active user under {option}"
+            usage_growth.NAME,
+            lambda t: t.usage_growth,
+            usage_growth.rows,
+            "active_user",
+            "active user under {option}",
+            usage_growth.NAME,
         ),
-        Metric(deployments.NAME, lambda t: t.deployments, deployments.rows, "deployment", "{option} deployment"),
+        Metric(
+            deployments.NAME,
+            lambda t: t.deployments,
+            deployments.rows,
+            "deployment",
+            "{option} deployment",
+            deployments.NAME,
+        ),
     )
 }
 """In the order scorecards list them."""
@@ -104,15 +119,25 @@ def _grid(book: Rulebook, partners: pl.Series, month: dt.date) -> pl.LazyFrame:
     return months.lazy().join(partners.to_frame().lazy(), how="cross").join(shape.lazy(), how="cross")
 
 
+def list_of(book: Rulebook, metric: Metric) -> int:
+    """The index in ``book.workload_lists`` of the list the metric counts on (0 when none)."""
+    return book.list_index(metric.workloads) if metric.workloads else 0
+
+
 def metric_rows(
-    book: Rulebook, partners: pl.Series, month: dt.date, customers: dict[str, pl.DataFrame], persons: pl.DataFrame
+    book: Rulebook,
+    partners: pl.Series,
+    month: dt.date,
+    customers: list[dict[str, pl.DataFrame]],
+    persons: pl.DataFrame,
 ) -> pl.DataFrame:
     """Every metric row of ``month`` for ``partners``: value, current, year_ago, adjustment,
-    units, max_units, ranks and ``is_winner``; absent measures are zero. ``customers`` holds
-    each track's ``customers.tenant_facts``."""
+    units, max_units, ranks and ``is_winner``; absent measures are zero. ``customers`` holds,
+    per workload list of the rulebook (``Rulebook.workload_lists``), each track's
+    ``customers.tenant_facts``; each metric reads its own list's."""
     measured = pl.concat(
         [
-            metric.rows(book, track, customers[track.name].lazy(), persons.lazy())
+            metric.rows(book, track, customers[list_of(book, metric)][track.name].lazy(), persons.lazy())
             .with_columns(pl.lit(track.name).alias("track"), pl.lit(metric.name).alias("metric"))
             .select(*ROW_KEYS, "value", "current", "year_ago", "adjustment", "units")
             .cast(

@@ -92,6 +92,32 @@ class World:
             associations=pl.DataFrame(self.assoc_rows, schema=ASSOCIATIONS_SCHEMA, orient="row"),
         )
 
+    def score_months(self, *mons: str, extra_partners: tuple[str, ...] = ()) -> dict[str, Result]:
+        """Score several months in one run (a backfill; each under its own rulebook version):
+        each month's results. Every snapshot the months need exists (empty unless filled)."""
+        scored = [month(m) for m in mons]
+        needed = {n for m in scored for n in engine.months_needed(m) if f"{n:%Y-%m}" not in self.drop_months}
+        res = engine.score(
+            rulebooks=self.rulebooks,
+            months=scored,
+            snapshots=Snapshots(
+                months=frozenset(needed),
+                usage=pl.DataFrame(self.usage_rows, schema=USAGE_SCHEMA, orient="row"),
+                associations=pl.DataFrame(self.assoc_rows, schema=ASSOCIATIONS_SCHEMA, orient="row"),
+            ),
+            certifications=self.cert_frame(),
+            partner_ids=sorted(self.partners | set(extra_partners)),
+        )
+        return {
+            f"{m:%Y-%m}": Result(
+                engine.ScoreResult(**{name: f.filter(pl.col("month") == m) for name, f in res.frames().items()})
+            )
+            for m in scored
+        }
+
+    def cert_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.cert_rows, schema=CERTIFICATIONS_SCHEMA, orient="row")
+
     def score(self, extra_partners: tuple[str, ...] = ()) -> Result:
         res = engine.score(
             rulebooks=self.rulebooks,
