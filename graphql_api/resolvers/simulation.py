@@ -39,6 +39,9 @@ class SimulationRows:
     simulated: ScorecardRows
 
 
+WARNING_DAYS = 90  # how far after the month's end an expiry or a counts-through date is warned of
+
+
 @dataclass(frozen=True)
 class ExpiringRow:
     person_id: str
@@ -49,9 +52,19 @@ class ExpiringRow:
 
 
 @dataclass(frozen=True)
+class RetiringRow:
+    person_id: str
+    certification: str
+    level: str
+    counts_through: dt.date
+    days_left: int  # from the month's end to the last day it counts (0: the month's end is that day)
+
+
+@dataclass(frozen=True)
 class Warnings:
     expiring: list[ExpiringRow]
     at_risk: list[sim.CustomerAtRisk]
+    retiring: list[RetiringRow]
 
 
 def _rows(frame: pl.DataFrame) -> list[Any]:
@@ -142,21 +155,24 @@ def qualification_status(rows: Sequence[Any], partner_id: str, month: dt.date) -
 def build_warnings(ctx: Context, partner_id: str, month: dt.date, attained: bool) -> Warnings:
     try:
         certs = ctx.services.certifications.for_partner(partner_id)
-        levels = ctx.services.rulebooks.for_month(month).certification_levels
+        book = ctx.services.rulebooks.for_month(month)
     except (InputError, RulebookError, OSError) as exc:
         raise _unavailable(exc) from None
+    levels = book.certification_levels
     end = month_end(month)
-    expiring = [
-        ExpiringRow(
-            person_id=r["person_id"],
-            certification=r["certification"],
-            level=levels.get(fold(r["certification"])) or None,
-            expires_on=r["expires_on"],
-            days_left=(r["expires_on"] - end).days,
-        )
-        for r in sim.expiring_certifications(certs, partner_id, month).iter_rows(named=True)
-    ]
+    horizon = end + dt.timedelta(days=WARNING_DAYS)
+    rows = sim.expiring_certifications(certs, partner_id, month, WARNING_DAYS, book=book).iter_rows(named=True)
+    expiring, retiring = [], []
+    for r in rows:
+        level = levels.get(fold(r["certification"])) or None
+        if r["expires_on"] is not None and end < r["expires_on"] <= horizon:
+            expiring.append(
+                ExpiringRow(r["person_id"], r["certification"], level, r["expires_on"], (r["expires_on"] - end).days)
+            )
+        through = r["counts_through"]
+        if level is not None and through is not None and end <= through <= horizon:
+            retiring.append(RetiringRow(r["person_id"], r["certification"], level, through, (through - end).days))
     at_risk: list[sim.CustomerAtRisk] = []
     if attained:
         at_risk = sim.customers_at_risk(**_inputs(ctx, partner_id, month), limit=AT_RISK_LIMIT)
-    return Warnings(expiring, at_risk)
+    return Warnings(expiring, at_risk, retiring)

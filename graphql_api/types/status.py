@@ -54,6 +54,18 @@ class ExpiringCertification:
     days_left: int
 
 
+@strawberry.type(
+    description="A counting certification whose counts-through date (its rulebook version retires it) falls "
+    "within 90 days after the month's end."
+)
+class RetiringCertification:
+    person_id: strawberry.ID
+    certification: str
+    level: CertificationLevel
+    counts_through: dt.date = strawberry.field(description="The last day it counts.")
+    days_left: int = strawberry.field(description="Days from the month's end to countsThrough (0: the month's end).")
+
+
 @strawberry.type(description="A held customer whose loss alone would drop the partner below the designation.")
 class CustomerAtRisk:
     tenant_id: strawberry.ID
@@ -65,6 +77,9 @@ class CustomerAtRisk:
 class PartnerWarnings:
     month: Month
     expiring_certifications: list[ExpiringCertification]
+    retiring_certifications: list[RetiringCertification] = strawberry.field(
+        description="Certifications that stop counting soon although still held (counts-through dates)."
+    )
     customers_at_risk: list[CustomerAtRisk] = strawberry.field(
         description=f"Only for a partner that attains in the month; at most {AT_RISK_LIMIT} held customers are tried."
     )
@@ -82,6 +97,16 @@ class PartnerWarnings:
                     days_left=e.days_left,
                 )
                 for e in w.expiring
+            ],
+            retiring_certifications=[
+                RetiringCertification(
+                    person_id=strawberry.ID(r.person_id),
+                    certification=r.certification,
+                    level=CertificationLevel(r.level),
+                    counts_through=r.counts_through,
+                    days_left=r.days_left,
+                )
+                for r in w.retiring
             ],
             customers_at_risk=[
                 CustomerAtRisk(

@@ -71,3 +71,25 @@ def test_a_retiring_certification_counts_through_its_date(api_2026):
     assert (april["active"], april["counts"], april["notCountingReason"]) == (True, False, "PAST_COUNTS_THROUGH")
     (old_rules,) = _certifications(api_2026, "P000000", "P000000-018", "2026-08", FUNDAMENTALS)
     assert old_rules["countsThrough"] is None and old_rules["counts"]
+
+
+@pytest.mark.parametrize(
+    ("month", "days_left"), [("2026-11", None), ("2026-12", 90), ("2027-01", 59), ("2027-03", 0), ("2027-04", None)]
+)
+def test_warnings_name_a_counting_certification_within_90_days_of_its_counts_through_date(api_2026, month, days_left):
+    q = """query($id: ID!, $m: Month) { partner(id: $id) { warnings(month: $m) {
+             retiringCertifications { personId certification level countsThrough daysLeft } } } }"""
+    rows = api_2026.client.data(q, {"id": "P000000", "m": month})["partner"]["warnings"]["retiringCertifications"]
+    mine = [r for r in rows if r["personId"] == "P000000-018" and r["certification"] == FUNDAMENTALS]
+    if days_left is None:
+        assert mine == []
+    else:
+        assert mine == [
+            {
+                "personId": "P000000-018",
+                "certification": FUNDAMENTALS,
+                "level": "INTERMEDIATE",
+                "countsThrough": "2027-03-31",
+                "daysLeft": days_left,
+            }
+        ]
