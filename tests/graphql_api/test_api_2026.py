@@ -93,3 +93,24 @@ def test_warnings_name_a_counting_certification_within_90_days_of_its_counts_thr
                 "daysLeft": days_left,
             }
         ]
+
+
+def test_a_partner_token_reads_its_own_retiring_certifications_only(api_2026):
+    q = """query($id: ID!, $m: Month) { partner(id: $id) { warnings(month: $m) {
+             retiringCertifications { personId certification level countsThrough daysLeft } } } }"""
+    client = api_2026.as_partner("P000001")
+    try:
+        rows = client.data(q, {"id": "P000001", "m": "2027-04"})["partner"]["warnings"]["retiringCertifications"]
+        other = client.data(q, {"id": "P000000", "m": "2027-04"})
+    finally:
+        client.close()
+    assert rows and all(r["personId"].startswith("P000001-") for r in rows)
+    # P000001-001 holds the Teams Meetings assessment (no expiry), which counts through 2027-06-15
+    assert {
+        "personId": "P000001-001",
+        "certification": "Teams Meetings and Meeting Rooms Technical Assessment",
+        "level": "ADVANCED",
+        "countsThrough": "2027-06-15",
+        "daysLeft": 46,
+    } in rows
+    assert other == {"partner": None}

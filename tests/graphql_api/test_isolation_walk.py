@@ -82,6 +82,13 @@ def object_types() -> dict[str, GraphQLObjectType]:
     }
 
 
+# Fields the 2024 example cannot answer: counts-through dates exist from rulebook version 2026-09
+# only. tests/graphql_api/test_api_2026.py reads them with a partner token over the 2026 example.
+ONLY_ACROSS_2026 = {
+    ("RetiringCertification", f) for f in ("personId", "certification", "level", "countsThrough", "daysLeft")
+}
+
+
 def schema_fields() -> set[tuple[str, str]]:
     """Every (type, field) of every object type of the schema, Query included."""
     return {(name, f) for name, t in object_types().items() for f in t.fields}
@@ -563,7 +570,9 @@ def test_partner_token_reaches_every_field_and_only_its_own_data(api_sqlite, own
     assert not leaks, f"other partners' data reached {OWN}'s token: {leaks}"
     covered = coverage(answers)
     print("\n" + _summary(f"partner token ({OWN})", answers, covered))
-    assert covered == schema_fields(), f"never answered for {OWN}: {sorted(schema_fields() - covered)}"
+    answerable = schema_fields() - ONLY_ACROSS_2026
+    assert covered == answerable, f"never answered for {OWN}: {sorted(answerable - covered)}"
+    assert not covered & ONLY_ACROSS_2026  # when the example reaches them, move them back into the walk
 
     # admin-only fields are null; the lists at the root hold the partner's own rows only
     admin_only = admin_only_fields()
