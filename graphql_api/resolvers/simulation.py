@@ -19,7 +19,7 @@ from graphql_api.records import PathRows, ScorecardRows, group_metrics, sort_pat
 from scoring import simulate as sim
 from scoring.calendar import month_end
 from scoring.engine import ScoreResult
-from scoring.frames import InputError
+from scoring.frames import DESIGNATIONS_SCHEMA, InputError
 from scoring.rulebook import RulebookError, fold
 
 log = logging.getLogger("graphql_api")
@@ -140,13 +140,7 @@ def qualification_status(rows: Sequence[Any], partner_id: str, month: dt.date) -
     """The status in ``month`` from the partner's ``designation`` rows of the window."""
     frame = pl.DataFrame(
         [(r.month, r.partner_id, r.attained, r.best_track, r.score) for r in rows],
-        schema={
-            "month": pl.Date,
-            "partner_id": pl.String,
-            "attained": pl.Boolean,
-            "best_track": pl.String,
-            "score": pl.Float64,
-        },
+        schema={c: DESIGNATIONS_SCHEMA[c] for c in ("month", "partner_id", "attained", "best_track", "score")},
         orient="row",
     )
     return sim.qualification_status(frame, partner_id, month)

@@ -88,16 +88,19 @@ def test_definitions_load_with_job_schedule_sensors_and_lookback():
     assert A.score_months.op.pool == "results_db"
 
 
-def test_schedule_scores_the_previous_month_on_the_20th():
+def _scheduled_partition(when: dt.datetime) -> str | None:
+    """The partition the monthly schedule requests at ``when``."""
     schedule = defs.resolve_schedule_def("monthly_score_schedule")
     with dg.DagsterInstance.ephemeral() as instance:
         context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=dt.datetime(2024, 7, 20, 6, 0, tzinfo=dt.UTC),
-            repository_def=defs.get_repository_def(),
+            instance=instance, scheduled_execution_time=when, repository_def=defs.get_repository_def()
         )
         (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.partition_key == "2024-06-01"
+    return request.partition_key
+
+
+def test_schedule_scores_the_previous_month_on_the_20th():
+    assert _scheduled_partition(dt.datetime(2024, 7, 20, 6, 0, tzinfo=dt.UTC)) == "2024-06-01"
 
 
 def test_partitions_reach_the_data_folders_last_month_and_the_schedule_still_scores_the_previous_one(tmp_path):
@@ -110,15 +113,7 @@ def test_partitions_reach_the_data_folders_last_month_and_the_schedule_still_sco
     monthly = dg.MonthlyPartitionsDefinition(start_date="2026-08-01", end_offset=8)
     keys = monthly.get_partition_keys(current_time=dt.datetime(2026, 12, 7, tzinfo=dt.UTC))
     assert (keys[0], keys[-1]) == ("2026-08-01", "2027-07-01")
-    schedule = defs.resolve_schedule_def("monthly_score_schedule")
-    with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_schedule_context(
-            instance=instance,
-            scheduled_execution_time=dt.datetime(2026, 12, 20, 6, 0, tzinfo=dt.UTC),
-            repository_def=defs.get_repository_def(),
-        )
-        (request,) = schedule.evaluate_tick(context).run_requests
-    assert request.partition_key == "2026-11-01"
+    assert _scheduled_partition(dt.datetime(2026, 12, 20, 6, 0, tzinfo=dt.UTC)) == "2026-11-01"
 
 
 # ---- materializing real partitions -----------------------------------------------------------

@@ -11,23 +11,9 @@ from scoring.calendar import month_range
 from scoring.scorecards import scorecards
 from scoring.service import score_months
 from tests.support.paths import EXAMPLE
+from tests.support.scorecards import assert_fields_close
 
 pytestmark = pytest.mark.skipif(not EXAMPLE.exists(), reason="shared/examples/small is not beside the project")
-
-
-def _close(a, b, path=""):
-    if isinstance(b, float) or isinstance(a, float):
-        assert a == pytest.approx(b, abs=1e-6), path
-    elif isinstance(b, dict):
-        assert set(a) >= set(b), path
-        for k in b:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(b, list):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            _close(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, path
 
 
 def test_example_scorecards_match_every_field():
@@ -36,5 +22,5 @@ def test_example_scorecards_match_every_field():
     got = {(c["partnerId"], c["month"]): c for c in scorecards(scored.result)}
     assert len(got) == len(expected) == 360
     for e in expected:
-        _close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
+        assert_fields_close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
     assert sum(c["attained"] for c in got.values()) == 8

@@ -11,8 +11,8 @@ import pytest
 from scoring.calendar import month_range
 from scoring.scorecards import scorecards
 from scoring.service import score_months
-from tests.scoring.test_acceptance_small import _close
 from tests.support.paths import EXAMPLE_2026
+from tests.support.scorecards import assert_fields_close
 
 pytestmark = pytest.mark.skipif(
     not EXAMPLE_2026.exists(), reason="shared/examples/small-2026 is not beside the project"
@@ -27,7 +27,7 @@ def test_example_2026_scorecards_match_every_field():
     wrong = []
     for e in expected:
         try:
-            _close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
+            assert_fields_close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
         except AssertionError as exc:
             wrong.append(str(exc).splitlines()[0])
     assert not wrong, f"{len(wrong)} of 360 scorecards differ, e.g. {wrong[:5]}"

@@ -20,6 +20,7 @@ from scoring.calendar import add_months
 from scoring.rulebook import load_rulebooks
 from tests.support.paths import SHARED
 from tests.support.reference import reference_score
+from tests.support.scorecards import assert_fields_close
 
 SMALL_2026 = SHARED / "examples" / "small-2026"
 SMALL = SHARED / "examples" / "small"
@@ -111,21 +112,6 @@ def reference_scorecards(data: Path, months: list[dt.date]) -> dict[tuple, dict]
     return cards
 
 
-def _close(a, b, path=""):
-    if isinstance(b, float) or isinstance(a, float):
-        assert a == pytest.approx(b, abs=1e-6), path
-    elif isinstance(b, dict):
-        assert set(a) >= set(b), path
-        for k in b:
-            _close(a[k], b[k], f"{path}.{k}")
-    elif isinstance(b, list):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            _close(x, y, f"{path}[{i}]")
-    else:
-        assert a == b, path
-
-
 def _months(first: dt.date, n: int) -> list[dt.date]:
     return [add_months(first, i) for i in range(n)]
 
@@ -135,7 +121,7 @@ def _check(folder: Path, months: list[dt.date], attained: int) -> None:
     got = reference_scorecards(folder / "data", months)
     assert len(got) == len(expected) == 360
     for e in expected:
-        _close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
+        assert_fields_close(got[(e["partnerId"], e["month"])], e, f"{e['partnerId']} {e['month']}")
     assert sum(c["attained"] for c in got.values()) == attained
 
 

@@ -27,3 +27,20 @@ def assert_close(got, want, path: str = "") -> None:
             assert_close(a, b, f"{path}[{i}]")
     else:
         assert got == want, path
+
+
+def assert_fields_close(got, want, path: str = "") -> None:
+    """Every field of ``want`` is in ``got`` with the same value (floats within 1e-6); ``got`` may
+    hold more fields (the scoring's scorecard dicts carry a few the expected JSON does not)."""
+    if isinstance(want, float) or isinstance(got, float):
+        assert got == pytest.approx(want, abs=1e-6), path
+    elif isinstance(want, dict):
+        assert set(got) >= set(want), path
+        for k in want:
+            assert_fields_close(got[k], want[k], f"{path}.{k}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), path
+        for i, (a, b) in enumerate(zip(got, want)):
+            assert_fields_close(a, b, f"{path}[{i}]")
+    else:
+        assert got == want, path
