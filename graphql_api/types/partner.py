@@ -12,6 +12,7 @@ from graphql_api.enums import TRACKS, AssociationOption, Track
 from graphql_api.pagination import given
 from graphql_api.records import ScorecardRows
 from graphql_api.resolvers import partner, scorecards
+from graphql_api.resolvers.partner import NO_BAND
 from graphql_api.types.connection import Connection, total_count
 from graphql_api.types.customer import Customer, CustomerConnection
 from graphql_api.types.path_score import PathScore
@@ -137,7 +138,7 @@ class Partner:
             first=first,
             after=given(after),
         )
-        return CustomerConnection.from_page(page, lambda r: Customer.from_row(r, bands.get(r.track, "")))
+        return CustomerConnection.from_page(page, lambda r: Customer.from_row(r, bands.get(r.track, NO_BAND)))
 
     @strawberry.field(
         description="Skilling report: who counts for the certification metrics in a month (the partner's "
