@@ -65,3 +65,9 @@ class _Members(dict):
 
 
 TRACKS, METRICS, OPTIONS = _Members(Track), _Members(Metric), _Members(AssociationOption)
+
+
+@strawberry.enum(description="Why a counted certification stops counting.")
+class StopReason(enum.Enum):
+    EXPIRES = "EXPIRES"  # its expiry date
+    RETIRES = "RETIRES"  # the rulebook version's counts-through date passes

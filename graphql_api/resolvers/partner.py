@@ -15,6 +15,7 @@ from graphql_api.errors import UserError
 from graphql_api.pagination import Page, check_first, decode_cursor, encode_cursor
 from graphql_api.records import ScorecardRows, TrendData
 from graphql_api.resolvers import simulation
+from graphql_api.resolvers.hygiene import HygieneFrames, hygiene_report
 from graphql_api.resolvers.scorecards import with_children
 from graphql_api.resolvers.skilling import Person
 from graphql_api.resolvers.skilling import skilling as skilling_report
@@ -186,3 +187,11 @@ async def skilling(ctx: Context, partner_id: str, month: dt.date | None) -> tupl
     if month is None:
         return None
     return month, await skilling_report(ctx, partner_id, month)
+
+
+async def hygiene(ctx: Context, partner_id: str, month: dt.date | None) -> tuple[dt.date, HygieneFrames] | None:
+    month = await month_or_latest(ctx, partner_id, month)
+    if month is None:
+        return None
+    found = await hygiene_report(ctx, partner_id, month)
+    return None if found is None else (month, found)

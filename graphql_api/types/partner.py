@@ -15,6 +15,7 @@ from graphql_api.resolvers import partner, scorecards
 from graphql_api.resolvers.partner import NO_BAND
 from graphql_api.types.connection import Connection, total_count
 from graphql_api.types.customer import Customer, CustomerConnection
+from graphql_api.types.hygiene import Hygiene
 from graphql_api.types.path_score import PathScore
 from graphql_api.types.recommendation import Recommendation
 from graphql_api.types.scalars import Month
@@ -164,6 +165,15 @@ class Partner:
     async def warnings(self, info: Info, month: Month | None = UNSET) -> PartnerWarnings | None:
         found = await partner.warnings(info.context, str(self.id), given(month))
         return None if found is None else PartnerWarnings.from_warnings(*found)
+
+    @strawberry.field(
+        description="Customer and skilling hygiene in a month (the partner's latest scored month when omitted): "
+        "customers that would count under the winning option if associated under it, customers one seat below "
+        "a band, and counted certifications by the month they stop counting. Null when the month is not scored."
+    )
+    async def hygiene(self, info: Info, month: Month | None = UNSET) -> Hygiene | None:
+        found = await partner.hygiene(info.context, str(self.id), given(month))
+        return None if found is None else Hygiene.from_frames(*found)
 
     @strawberry.field(
         description="Per track, the cheapest concrete gains that reach the designation from the month's "
