@@ -516,16 +516,16 @@ def _person_cause(r: dict[str, Any], book: Rulebook, month: dt.date, certs: pl.D
     else:
         then = [c for c in rows if _counts(c, end_before)] or rows
 
-        def stops(c: dict[str, Any]) -> dt.date:
-            expired = c["expires_on"] is not None and c["expires_on"] <= end
-            return c["expires_on"] if expired else (c["counts_through"] or dt.date.max)
+        def stops(c: dict[str, Any]) -> tuple[dt.date, bool]:
+            """The first day it no longer counts, and whether that is its expiry."""
+            expiry = c["expires_on"] or dt.date.max
+            retired = c["counts_through"] + dt.timedelta(days=1) if c["counts_through"] else dt.date.max
+            return min(expiry, retired), expiry <= retired
 
-        c = max(then, key=stops)
-        if c["expires_on"] is not None and c["expires_on"] <= end:
-            kind, text = (
-                CauseKind.CERTIFICATION_EXPIRED,
-                f"{c['certification']} of person {person} expired on {c['expires_on']}",
-            )
+        c = max(then, key=lambda c: stops(c)[0])
+        if stops(c)[1]:
+            kind = CauseKind.CERTIFICATION_EXPIRED
+            text = f"{c['certification']} of person {person} expired on {c['expires_on']}"
         else:
             kind = CauseKind.CERTIFICATION_RETIRED
             text = f"{c['certification']} of person {person} counted through {c['counts_through']}"
@@ -626,12 +626,15 @@ def _assemble(
     tracks = []
     track_names = list(dict.fromkeys([t.name for t in after.book.tracks] + [t.name for t in before.book.tracks]))
     zero: dict[str, Any] = {"value": 0, "points": 0.0, "is_winner": False}
+    listed = dict.fromkeys([OPTION_ALL, *after.book.options, *before.book.options])
+    option_order = {o: i for i, o in enumerate(listed)}  # the rulebook's order, as scorecards list them
     for track in track_names:
         metrics = []
         for metric in METRICS.values():
-            keys = [
-                k for k in {**metric_rows["before"], **metric_rows["after"]} if k[0] == track and k[1] == metric.name
-            ]
+            keys = sorted(
+                (k for k in {**metric_rows["before"], **metric_rows["after"]} if k[:2] == (track, metric.name)),
+                key=lambda k: option_order.get(k[2], len(option_order)),
+            )
             options = []
             for key in keys:
                 b, a = metric_rows["before"].get(key, zero), metric_rows["after"].get(key, zero)
