@@ -147,11 +147,17 @@ def restrict(partner_id: str, month: dt.date, snapshots: Snapshots, certs: pl.Da
     return PartnerInputs(Snapshots(months=months, usage=usage, associations=assoc), mine)
 
 
-def load_partner_inputs(directory: str | Path, partner_id: str, month: dt.date) -> PartnerInputs:
-    """Read the snapshots M-13..M and the certifications, restricted to the partner."""
+def load_partner_inputs(
+    directory: str | Path, partner_id: str, month: dt.date, *, certifications: pl.DataFrame | None = None
+) -> PartnerInputs:
+    """Read the partner's slice of the snapshots M-13..M (only its rows: ``ingest.read_partner_snapshots``)
+    and its certifications (``certifications``: the certifications file, when the caller holds it)."""
     month = calendar.month_start(month)
-    snaps = ingest.read_snapshots(directory, months_read(month), needed_by=f"explaining {month:%Y-%m}")
-    return restrict(partner_id, month, snaps, ingest.read_certifications(directory))
+    snaps = ingest.read_partner_snapshots(
+        directory, months_read(month), partner_id, needed_by=f"explaining {month:%Y-%m}"
+    )
+    certs = ingest.read_certifications(directory) if certifications is None else certifications
+    return restrict(partner_id, month, snaps, certs)
 
 
 # ---- the terms of each measure ----------------------------------------------------------------

@@ -30,7 +30,10 @@ def _unavailable(exc: Exception) -> UserError:
 def build(ctx: Context, partner_id: str, month: dt.date) -> attribution.ScoreChange:
     """Read the partner's slice of M-13..M from the data folder and attribute (blocking)."""
     try:
-        inputs = attribution.load_partner_inputs(ctx.services.certifications.data_dir, partner_id, month)
+        certs = ctx.services.certifications.for_partner(partner_id)
+        inputs = attribution.load_partner_inputs(
+            ctx.services.certifications.data_dir, partner_id, month, certifications=certs
+        )
         return attribution.score_change(
             rulebooks=ctx.services.rulebooks,
             partner_id=partner_id,

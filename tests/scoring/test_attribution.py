@@ -18,7 +18,7 @@ from pcs.generate import generate
 from scoring import attribution as A
 from scoring import calendar, engine, ingest
 from scoring.attribution import Cause, CauseKind, ScoreChange, Side
-from scoring.frames import ASSOCIATIONS_SCHEMA, USAGE_SCHEMA, Snapshots
+from scoring.frames import ASSOCIATIONS_SCHEMA, USAGE_SCHEMA, InputError, Snapshots
 from scoring.rulebook import load_rulebooks
 from scoring.service import partner_registry
 from tests.support.builders import World
@@ -461,3 +461,39 @@ def test_one_partners_slice_gives_the_same_attribution_as_all_partners_scored_to
     for p in partners[:6]:
         alone = A.score_change(rulebooks=rulebooks, partner_id=p, month=month, snapshots=snaps, certifications=certs)
         assert alone == A.attribute(both[prev], both[month], bridged, p, certs)
+
+
+@pytest.mark.parametrize("folder", [EXAMPLE, EXAMPLE_2026], ids=["2024", "2026"])
+def test_a_partners_slice_read_alone_is_the_slice_of_the_full_read(folder):
+    data = folder / "data"
+    if not data.exists():
+        pytest.skip(f"{folder} is not beside the project")
+    month = max(ingest.list_months(data))
+    full = ingest.read_snapshots(data, A.months_read(month))
+    certs = ingest.read_certifications(data)
+    for partner in ("P000001", "P000017", "P999999"):
+        alone = A.load_partner_inputs(data, partner, month)
+        sliced = A.restrict(partner, month, full, certs)
+        assert alone.snapshots.months == sliced.snapshots.months
+        for name in ("usage", "associations"):
+            got, want = getattr(alone.snapshots, name), getattr(sliced.snapshots, name)
+            assert got.sort(got.columns).equals(want.sort(want.columns)), (partner, name)
+        assert alone.certifications.equals(sliced.certifications)
+
+
+def test_a_partners_slice_read_validates_the_rows_it_reads(tmp_path):
+    import shutil
+
+    if not (EXAMPLE / "data").exists():
+        pytest.skip(f"{EXAMPLE} is not beside the project")
+    shutil.copytree(EXAMPLE / "data", tmp_path / "data")
+    path = tmp_path / "data" / "months" / "2024-12" / "associations.csv"
+    lines = path.read_text().splitlines()
+    mine = next(i for i, line in enumerate(lines) if line.startswith("P000001,"))
+    cols = lines[mine].split(",")
+    cols[-1] = "2025-01-05"  # after the month's end
+    lines[mine] = ",".join(cols)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match="associated_on"):
+        A.load_partner_inputs(tmp_path / "data", "P000001", dt.date(2024, 12, 1))
+    A.load_partner_inputs(tmp_path / "data", "P000002", dt.date(2024, 12, 1))  # rows not read are not checked
