@@ -154,3 +154,38 @@ def test_statements_per_call_are_a_handful(api_sqlite, month, capsys):
     with capsys.disabled():
         print(f"\nscoreChange(month: {month}): {n} SQL statements")
     assert n <= 6, n
+
+
+def test_the_schema_enums_are_the_domains():
+    from graphql_api import enums
+    from scoring import attribution
+
+    assert [k.value for k in enums.CauseKind] == [k.value for k in attribution.CauseKind]
+    assert [s.value for s in enums.CauseSide] == [s.value for s in attribution.Side]
+
+
+def test_a_data_folder_that_no_longer_gives_the_stored_scores_is_refused():
+    """The resolver's comparison with the stored rows: equal rows pass, any other measure, point,
+    score or version is a change of the data folder."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from graphql_api.resolvers.score_change import _stored_differs
+    from scoring import attribution
+    from scoring.rulebook import load_rulebooks
+    from tests.support.paths import EXAMPLE_DATA
+
+    month, prev = dt.date(2024, 6, 1), dt.date(2024, 5, 1)
+    inputs = attribution.load_partner_inputs(EXAMPLE_DATA, "P000003", month)
+    rulebooks = load_rulebooks()
+    args = {"snapshots": inputs.snapshots, "certifications": inputs.certifications, "partner_ids": ["P000003"]}
+    scored = attribution.explain(rulebooks=rulebooks, months=[prev, month], **args)
+    change = attribution.attribute(scored[prev], scored[month], None, "P000003", inputs.certifications)
+    rows = [SimpleNamespace(**r) for m in (prev, month) for r in scored[m].result.metric_points.iter_rows(named=True)]
+    cards = {m: SimpleNamespace(**scored[m].result.designations.row(0, named=True)) for m in (prev, month)}
+    assert not _stored_differs(change, rows, cards)
+    rows[3].value += 1
+    assert _stored_differs(change, rows, cards)
+    rows[3].value -= 1
+    cards[prev].rulebook_id = "other"
+    assert _stored_differs(change, rows, cards)
