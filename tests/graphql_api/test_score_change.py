@@ -189,3 +189,13 @@ def test_a_data_folder_that_no_longer_gives_the_stored_scores_is_refused():
     rows[3].value -= 1
     cards[prev].rulebook_id = "other"
     assert _stored_differs(change, rows, cards)
+
+
+def test_smoke_score_change_on_both_backends(api):
+    """SQLite and PostgreSQL: the same stored scorecards, the same attribution, a handful of statements."""
+    data = api.client.data(QUERY, {"id": "P000003", "m": "2024-09"})["partner"]
+    assert check_against_stored(data["scoreChange"], data["history"]) > 0
+    q = '{ partner(id: "P000003") { scoreChange(month: "2024-09") { scoreAfter } } }'
+    n = _count_statements(api, q)
+    print(f"\nscoreChange on {api.db_url.split(':', 1)[0]}: {n} SQL statements")
+    assert n <= 8  # PostgreSQL adds the request's BEGIN and LOCK TABLE statements
