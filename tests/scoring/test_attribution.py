@@ -20,7 +20,8 @@ from scoring import calendar, engine, ingest
 from scoring.attribution import Cause, CauseKind, ScoreChange, Side
 from scoring.frames import ASSOCIATIONS_SCHEMA, USAGE_SCHEMA, InputError, Snapshots
 from scoring.rulebook import load_rulebooks
-from scoring.service import partner_registry
+from scoring.scorecards import scorecards
+from scoring.service import partner_registry, score_months
 from tests.support.builders import World
 from tests.support.paths import EXAMPLE, EXAMPLE_2026
 
@@ -441,7 +442,10 @@ def test_walk_every_partner_and_month_pair_of_the_examples(folder, first, last):
 
 def test_walk_a_generated_folder_across_the_rule_change(tmp_path):
     generate(tmp_path / "data", partners=40, months=16, start="2025-06", seed=11)
-    walked = walk(tmp_path / "data", _months("2026-07", "2026-09"), None)
+    months = _months("2026-07", "2026-09")
+    # the pipeline's own path (files -> service.score_months) gives the scorecards to compare with
+    cards = scorecards(score_months(months, directory=tmp_path / "data").result)
+    walked = walk(tmp_path / "data", months, {(c["partnerId"], c["month"]): c for c in cards})
     assert walked.pairs == 2 * len(partner_registry(tmp_path / "data"))
     assert CauseKind.RULEBOOK_CHANGED in walked.kinds
 
