@@ -72,6 +72,7 @@ class Cause:
     tenant_id: str | None = None
     person_id: str | None = None
     certification: str | None = None  # as written in the input
+    workload: str | None = None  # the one workload whose active users changed, when only one did
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,8 @@ def attribute(
     certs = certifications.filter(pl.col("partner_id") == partner_id)
     terms_before, terms_after = terms(before, partner_id), terms(after, partner_id)
     terms_bridged = None if bridged is None else terms(bridged, partner_id)
-    return _assemble(partner_id, before, after, terms_before, terms_after, terms_bridged, certs)
+    causes = _causes(partner_id, before, bridged or before, after, terms_before, terms_after, terms_bridged, certs)
+    return _assemble(partner_id, before, after, terms_before, terms_after, causes)
 
 
 # ---- causes ----------------------------------------------------------------------------------
@@ -411,10 +413,35 @@ def _percent(book: Rulebook) -> str:
     return f"{r.numerator}%" if r.denominator == 1 else f"{float(r):g}%"
 
 
-def _customer_cause(r: dict[str, Any], book: Rulebook, month: dt.date) -> Cause:
+Workloads = dict[tuple[str, str], dict[str, int]]
+"""(option, tenant) -> workload -> active users: a month's held workloads of the partner."""
+
+
+def _workload_users(explained: MonthExplained, partner_id: str) -> Workloads:
+    out: Workloads = {}
+    holdings = explained.result.holdings.filter(pl.col("partner_id") == partner_id)
+    for o, t, w, users in holdings.select("option", "tenant_id", "workload", "active_users").iter_rows():
+        out.setdefault((o, t), {})[w] = users
+    return out
+
+
+def _by_workload(r: dict[str, Any], base: Workloads, now: Workloads) -> tuple[str, str | None]:
+    """The change of a counted tenant's active users per workload (" (Teams +40, Exchange -3)"),
+    when it adds up to the cause's change; and the workload when only one changed."""
+    old, new = base.get((r["option"], r["subject"]), {}), now.get((r["option"], r["subject"]), {})
+    deltas = {w: new.get(w, 0) - old.get(w, 0) for w in sorted({*old, *new})}
+    deltas = {w: d for w, d in deltas.items() if d}
+    if not deltas or sum(deltas.values()) != r["change"]:
+        return "", None
+    shown = ", ".join(f"{w} {d:+d}" for w, d in sorted(deltas.items(), key=lambda x: (-abs(x[1]), x[0])))
+    return f" ({shown})", next(iter(deltas)) if len(deltas) == 1 else None
+
+
+def _customer_cause(r: dict[str, Any], book: Rulebook, month: dt.date, workloads: tuple[Workloads, Workloads]) -> Cause:
     """The cause of a change of one tenant's term (not a certification metric)."""
     t, opt, metric, n, side = r["subject"], r["option"], r["metric"], r["change"], Side(r["side"])
     track = r["track"]
+    workload = None
     under = f" under {opt}" if opt != OPTION_ALL else ""
     amount = _amount(n, metric)
     ym, ym_before = calendar.add_months(month, -12), calendar.add_months(month, -13)
@@ -436,7 +463,9 @@ def _customer_cause(r: dict[str, Any], book: Rulebook, month: dt.date) -> Cause:
                 kind, text = CauseKind.DEPLOYMENT_LOST, f"tenant {t} no longer counts{under} ({_why_not(r, track)})"
         elif r["present_a"] and r["present_b"]:
             before, after = r["amount_b"], r["amount_a"]
-            kind, text = CauseKind.ACTIVE_USERS_CHANGED, f"tenant {t}{under}: {before} -> {after} active users"
+            detail, workload = _by_workload(r, *workloads)
+            kind = CauseKind.ACTIVE_USERS_CHANGED
+            text = f"tenant {t}{under}: {before} -> {after} active users{detail}"
         elif r["present_a"]:
             why = f"now {track}-eligible by its seats" if r["held_b"] else "newly associated"
             kind, text = CauseKind.CUSTOMER_GAINED, f"tenant {t} counts{under} ({why})"
@@ -481,7 +510,7 @@ def _customer_cause(r: dict[str, Any], book: Rulebook, month: dt.date) -> Cause:
         else:
             kind = CauseKind.BASELINE_DROPPED
             text = f"tenant {t}'s {-r['amount_b']} users at association{under} are no longer subtracted"
-    return Cause(kind, side, n, f"{text}: {amount}", tenant_id=t)
+    return Cause(kind, side, n, f"{text}: {amount}", tenant_id=t, workload=workload)
 
 
 def _why_not(r: dict[str, Any], track: str) -> str:
@@ -562,7 +591,9 @@ SIDE_ORDER = {s.value: i for i, s in enumerate(Side)}
 
 
 def _causes(
+    partner_id: str,
     before: MonthExplained,
+    base: MonthExplained,
     after: MonthExplained,
     terms_before: pl.DataFrame,
     terms_after: pl.DataFrame,
@@ -570,8 +601,9 @@ def _causes(
     certs: pl.DataFrame,
 ) -> dict[tuple[str, str, str], list[Cause]]:
     """(track, metric, option) -> its causes: the rule change first (M-1 under M's version
-    against M-1 as scored), then M against M-1 under M's version."""
+    against M-1 as scored), then M against M-1 under M's version (``base``)."""
     out: dict[tuple[str, str, str], list[Cause]] = {}
+    workloads = (_workload_users(base, partner_id), _workload_users(after, partner_id))
     steps = []
     if bridged is not None:
         steps.append(("rulebook", _diff(terms_before, bridged)))
@@ -589,7 +621,7 @@ def _causes(
             elif r["metric"] in LEVELS:
                 cause = _person_cause(r, after.book, after.month, certs)
             else:
-                cause = _customer_cause(r, after.book, after.month)
+                cause = _customer_cause(r, after.book, after.month, workloads)
             out.setdefault((r["track"], r["metric"], r["option"]), []).append(cause)
     return out
 
@@ -607,10 +639,8 @@ def _assemble(
     after: MonthExplained,
     terms_before: pl.DataFrame,
     terms_after: pl.DataFrame,
-    bridged: pl.DataFrame | None,
-    certs: pl.DataFrame,
+    causes: dict[tuple[str, str, str], list[Cause]],
 ) -> ScoreChange:
-    causes = _causes(before, after, terms_before, terms_after, bridged, certs)
     sums = {}
     for when, frame in (("before", terms_before), ("after", terms_after)):
         for r in frame.group_by("track", "metric", "option").agg(pl.col("amount").sum()).iter_rows(named=True):

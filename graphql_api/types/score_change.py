@@ -22,6 +22,9 @@ class ScoreCause:
     tenant_id: strawberry.ID | None
     person_id: strawberry.ID | None
     certification: str | None = strawberry.field(description="As written in the input (certification causes).")
+    workload: str | None = strawberry.field(
+        description="The one workload whose active users changed, when only one did (ACTIVE_USERS_CHANGED)."
+    )
 
     @classmethod
     def from_cause(cls, c: attribution.Cause) -> ScoreCause:
@@ -33,6 +36,7 @@ class ScoreCause:
             tenant_id=strawberry.ID(c.tenant_id) if c.tenant_id is not None else None,
             person_id=strawberry.ID(c.person_id) if c.person_id is not None else None,
             certification=c.certification,
+            workload=c.workload,
         )
 
 

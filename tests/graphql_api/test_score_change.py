@@ -10,7 +10,7 @@ from sqlalchemy import event
 from storage.engines import get_engine
 from tests.support.api_server import API_PARTNERS
 
-CAUSE = "kind side change text tenantId personId certification"
+CAUSE = "kind side change text tenantId personId certification workload"
 CHANGE = f"""month previousMonth rulebookIdBefore rulebookIdAfter scoreBefore scoreAfter attainedBefore attainedAfter
     bestTrackBefore bestTrackAfter
     tracks {{ track totalBefore totalAfter qualifiesBefore qualifiesAfter

@@ -120,7 +120,8 @@ def test_one_active_user_below_40_percent_is_a_lost_deployment_and_a_change_of_u
     (d,) = expect(ch, "ENTERPRISE", "DEPLOYMENTS", "CPOR", (CauseKind.DEPLOYMENT_LOST, Side.MONTH, "T1", -1))
     assert "fell below 40% active under CPOR (159 of 400 seats active)" in d.text
     (u,) = expect(ch, "ENTERPRISE", "USAGE_GROWTH", "CPOR", (CauseKind.ACTIVE_USERS_CHANGED, Side.MONTH, "T1", -1))
-    assert u.text == "tenant T1 under CPOR: 160 -> 159 active users: -1 active user"
+    assert u.text == "tenant T1 under CPOR: 160 -> 159 active users (Exchange -1): -1 active user"
+    assert u.workload == "Exchange"
     assert causes(ch, "ENTERPRISE", "NET_CUSTOMER_ADDS", "ALL") == []
 
 
@@ -234,13 +235,17 @@ def test_second_workload_associated_in_the_month_changes_the_baseline():
     w = World("2024-06").tenant(["2024-05", "2024-06"], "T1", EXCHANGE, 400, 100, P, "CPOR", "2024-05-03")
     w.tenant(["2024-06"], "T1", "Teams", 400, 50, P, "CPOR", "2024-06-03")
     ch = change(w)
-    expect(
+    users, _ = expect(
         ch,
         "ENTERPRISE",
         "USAGE_GROWTH",
         "CPOR",
         (CauseKind.ACTIVE_USERS_CHANGED, Side.MONTH, "T1", 50),
         (CauseKind.BASELINE_CHANGED, Side.AT_ASSOCIATION, "T1", -50),
+    )
+    assert (users.workload, users.text) == (
+        "Teams",
+        "tenant T1 under CPOR: 100 -> 150 active users (Teams +50): +50 active users",
     )
 
 
