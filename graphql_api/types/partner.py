@@ -13,12 +13,14 @@ from graphql_api.pagination import given
 from graphql_api.records import ScorecardRows
 from graphql_api.resolvers import partner, scorecards
 from graphql_api.resolvers.partner import NO_BAND
+from graphql_api.resolvers.score_change import score_change as resolve_score_change
 from graphql_api.types.connection import Connection, total_count
 from graphql_api.types.customer import Customer, CustomerConnection
 from graphql_api.types.hygiene import Hygiene
 from graphql_api.types.path_score import PathScore
 from graphql_api.types.recommendation import Recommendation
 from graphql_api.types.scalars import Month
+from graphql_api.types.score_change import ScoreChange
 from graphql_api.types.skilling import SkillingReport
 from graphql_api.types.status import PartnerWarnings, QualificationStatus
 from graphql_api.types.trend import Trend
@@ -182,6 +184,15 @@ class Partner:
     async def recommendations(self, info: Info, month: Month | None = UNSET) -> list[Recommendation] | None:
         plans = await partner.recommendations(info.context, str(self.id), given(month))
         return None if plans is None else [Recommendation.from_plan(track, plan) for track, plan in plans]
+
+    @strawberry.field(
+        description="Why the score moved from the month before to a month (the partner's latest scored month when "
+        "omitted): per path, metric and option the measures and points of both months and their causes. Null when "
+        "the month or the month before is not scored. Reads the M-13..M input snapshots from the data folder."
+    )
+    async def score_change(self, info: Info, month: Month | None = UNSET) -> ScoreChange | None:
+        found = await resolve_score_change(info.context, str(self.id), given(month))
+        return None if found is None else ScoreChange.from_change(found)
 
 
 @strawberry.type(description="A page of partners, by partner id.")

@@ -38,6 +38,7 @@ from scoring.ingest.files import (
     ASSOCIATIONS,
     CERTIFICATIONS,
     PARTNERS,
+    USAGE,
     MonthFiles,
     Table,
     collect,
@@ -148,11 +149,17 @@ def _associations_plan(
     return plan(lf, parsed, checks), checks, unique
 
 
-def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snapshots:
+def read_month_files(
+    data_dir: Path, month: dt.date, files: MonthFiles, *, rows: Mapping[str, pl.Expr | None] | None = None
+) -> Snapshots:
     """Read and validate both files of a month (together); every problem of both is raised.
 
-    Association types are output as the rulebook spells them."""
+    Association types are output as the rulebook spells them. ``rows`` keeps only some rows of
+    a table (``USAGE`` or ``ASSOCIATIONS``: a filter on its text columns, applied as the file is
+    read, so only those rows are read and validated), or none (None: the file is not read).
+    """
     errors: list[InputError] = []
+    rows = rows or {}
     planners: list[tuple[Table, Callable[[Table], _Plan]]] = [
         (files.usage, partial(_usage_plan, renames=files.workload_renames)),
         (
@@ -166,9 +173,13 @@ def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snaps
         ),
     ]
     plans: list[tuple[Table, pl.LazyFrame, list[Check], UniqueKey]] = []
-    for table, planner in planners:
+    for (table, planner), name in zip(planners, (USAGE, ASSOCIATIONS), strict=True):
         try:
-            plans.append((table, *planner(table)))
+            lf, checks, unique = planner(table)
+            if name in rows:
+                keep = rows[name]
+                lf = lf.head(0) if keep is None else lf.filter(keep)
+            plans.append((table, lf, checks, unique))
         except InputError as exc:  # bad header: the other file is still validated
             errors.append(exc)
 
