@@ -24,6 +24,9 @@ from scoring.rulebook import RulebookError
 
 MAX_MONTHS = fc.MAX_MONTHS
 LAPSE_MONTHS = 12  # how far QualificationStatus looks for a lapse
+# A projection of up to 12 months reduces at most 24 snapshots and scores 12 months for one
+# partner: about what a simulation costs (twice 13 snapshots, 2 months), so it is charged as one.
+PROJECTION_COST = 1
 
 
 def check_months(months: int) -> None:
@@ -73,7 +76,7 @@ async def forecast(ctx: Context, partner_id: str, start: dt.date | None, months:
     if start is None:
         return []
     ctx.budget.charge_scorecards(months)
-    ctx.budget.charge_rescorings(months)
+    ctx.budget.charge_rescorings(PROJECTION_COST)
     ctx.uncacheable()  # reads the data folder, which the cache's version does not cover
     return await asyncio.to_thread(build_forecast, ctx, partner_id, start, months)
 
@@ -93,6 +96,6 @@ async def lapse_month(ctx: Context, partner_id: str, month: dt.date) -> dt.date 
         schema={c: DESIGNATIONS_SCHEMA[c] for c in cols},
         orient="row",
     )
-    ctx.budget.charge_rescorings(LAPSE_MONTHS)
+    ctx.budget.charge_rescorings(PROJECTION_COST)
     ctx.uncacheable()
     return await asyncio.to_thread(_lapse, ctx, partner_id, month, history)
