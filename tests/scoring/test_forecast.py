@@ -170,7 +170,7 @@ def designations(rows: list[tuple[str, str, bool]]) -> pl.DataFrame:
     cols = list(DESIGNATIONS_SCHEMA)
     out = []
     for pid, mon, attained in rows:
-        row = {c: None for c in cols}
+        row = dict.fromkeys(cols)
         row.update(
             month=month(mon), partner_id=pid, attained=attained, best_track="SMB", score=70.0 if attained else 1.0
         )
