@@ -31,11 +31,21 @@ PROJECTION_COST = 1
 
 def check_months(months: int) -> None:
     if not 1 <= months <= MAX_MONTHS:
-        raise UserError(f"months must be between 1 and {MAX_MONTHS}, not {months}.", code="BAD_ARGUMENT")
+        raise UserError(f"months must be between 1 and {MAX_MONTHS}, not {months}.")
+
+
+def check_from(start: dt.date) -> None:
+    """A month whose window (from-11) and projection (from+12) are dates."""
+    try:
+        add_months(start, -12)
+        add_months(start, MAX_MONTHS)
+    except (ValueError, OverflowError):
+        raise UserError(f"from is out of range: {start:%Y-%m}.") from None
 
 
 def project(ctx: Context, partner_id: str, start: dt.date, months: int) -> ScoreResult:
     """The partner's projected results of start+1 .. start+months (blocking: run in a thread)."""
+    check_from(start)
     try:
         inputs = sim.load_partner_inputs(
             ctx.services.certifications.data_dir, partner_id, start, months=fc.snapshots_needed(start)

@@ -78,10 +78,13 @@ def test_months_outside_1_to_12_are_refused(api_2026, months):
     assert body["data"] is None or body["data"]["partner"] is None
 
 
-def test_a_forecast_from_a_month_without_data_says_so(api_2026):
-    body = api_2026.client.execute(FORECAST, {"id": "P000000", "from": "2029-01", "months": 1})
+@pytest.mark.parametrize(
+    ("start", "code"), [("2029-01", "DATA_UNAVAILABLE"), ("0001-01", "BAD_USER_INPUT"), ("9999-06", "BAD_USER_INPUT")]
+)
+def test_a_forecast_from_a_month_without_data_says_so(api_2026, start, code):
+    body = api_2026.client.execute(FORECAST, {"id": "P000000", "from": start, "months": 1})
     (error,) = body["errors"]
-    assert error["extensions"]["code"] == "DATA_UNAVAILABLE"
+    assert error["extensions"]["code"] == code
 
 
 def test_a_partner_token_forecasts_only_its_own_partner(api_2026):
