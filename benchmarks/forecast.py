@@ -103,7 +103,7 @@ def pure(data: Path, start: dt.date, partners: list[str], repeat: int, baseline:
             changes=[sim.AddCertifiedPersons("ADVANCED", 1)],
         )
 
-    print(f"data: {data} ({len(partners)} partners), from {start:%Y-%m}")
+    print(f"data: {data} ({len(partners)} partners), from {start:%Y-%m}; load average {os.getloadavg()[0]:.1f}")
     if baseline:
         t, _ = _timed(
             lambda: sim.restrict(
@@ -197,7 +197,7 @@ def api(data: Path, start: dt.date, partners: list[str], repeat: int, work_dir: 
             f"API status.projectedLapseMonth (12 months), warm: median {_ms(statistics.median(r[0] for r in runs))}, "
             f"SQL statements per call {sorted({r[1] for r in runs})}"
         )
-        print(f"  process RSS {_rss_mb():,.0f} MiB")
+        print(f"  process RSS {_rss_mb():,.0f} MiB; load average {os.getloadavg()[0]:.1f}")
 
 
 def main(argv: list[str] | None = None) -> None:

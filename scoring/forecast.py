@@ -11,7 +11,7 @@ as they are, so they expire and counts-through dates pass; each projected month 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -76,26 +76,52 @@ def forecast(
     """The projected results of from+1 .. from+months for ``partner_ids`` (one or every partner).
 
     ``snapshots`` must hold from-11 .. from (``snapshots_needed``); later months in it are
-    ignored. The copies of ``from`` are not materialised: the engine loads the same frames,
-    relabelled, for each projected snapshot, so all partners at once cost about what scoring
-    ``months`` real months costs."""
-    _check_months(months)
+    ignored. Raises ``MissingSnapshotError`` naming the months it lacks."""
     start = calendar.month_start(from_month)
-    ahead = projected_months(start, months)
     missing = [m for m in snapshots_needed(start) if m not in snapshots.months]
     if missing:
         raise MissingSnapshotError(missing, needed_by=f"projecting from {start:%Y-%m}")
+
+    def load(n: dt.date) -> engine.MonthInputs:
+        return (
+            snapshots.usage.filter(pl.col("month") == n),
+            snapshots.associations.filter(pl.col("month") == n),
+        )
+
+    return forecast_streamed(
+        rulebooks=rulebooks,
+        load=load,
+        certifications=certifications,
+        partner_ids=partner_ids,
+        from_month=start,
+        months=months,
+    )
+
+
+def forecast_streamed(
+    *,
+    rulebooks: Rulebooks,
+    load: Callable[[dt.date], engine.MonthInputs],
+    certifications: pl.DataFrame,
+    partner_ids: Iterable[str] | pl.Series,
+    from_month: dt.date,
+    months: int = 6,
+) -> ScoreResult:
+    """``forecast`` with the real snapshots given by ``load(N)`` (called once for each of
+    from-11 .. from, in order, as ``engine.score_each`` calls it), so that every partner can be
+    projected holding one real month at a time (e.g. from ``ingest.iter_snapshots``). The
+    copies of ``from`` are not materialised: its frames are relabelled for each projected month."""
+    _check_months(months)
+    start = calendar.month_start(from_month)
+    ahead = projected_months(start, months)
     kept: list[engine.MonthInputs] = []  # from's frames, relabelled for each projected month
 
-    def load(n: dt.date) -> engine.MonthInputs:  # called once per snapshot month, in order
+    def projected_load(n: dt.date) -> engine.MonthInputs:
         if n > start:
             usage, assoc = kept[0]
             when = pl.lit(n, dtype=pl.Date).alias("month")
             return usage.with_columns(when), assoc.with_columns(when)
-        frames = (
-            snapshots.usage.filter(pl.col("month") == n),
-            snapshots.associations.filter(pl.col("month") == n),
-        )
+        frames = load(n)
         if n == start:
             kept.append(frames)
         return frames
@@ -103,7 +129,11 @@ def forecast(
     results = [
         r
         for _, r in engine.score_each(
-            rulebooks=rulebooks, months=ahead, load=load, certifications=certifications, partner_ids=partner_ids
+            rulebooks=rulebooks,
+            months=ahead,
+            load=projected_load,
+            certifications=certifications,
+            partner_ids=partner_ids,
         )
     ]
     return ScoreResult.concat(results or [engine.empty_result()])

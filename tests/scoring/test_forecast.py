@@ -113,6 +113,27 @@ def test_forecast_of_one_partner_equals_its_rows_of_all_partners(tmp_path):
             assert a.equals(b), (pid, name)
 
 
+@needs_example
+def test_forecast_streamed_from_the_files_equals_the_forecast():
+    start = month("2024-03")
+    snapshots = ingest.iter_snapshots(EXAMPLE_DATA, forecast.snapshots_needed(start))
+    certs = ingest.read_certifications(EXAMPLE_DATA)
+    ids = ingest.known_partner_ids(EXAMPLE_DATA)
+    read: list[dt.date] = []
+
+    def load(n: dt.date):
+        snap = next(snapshots)
+        assert snap.months == {n}
+        read.append(n)
+        return snap.usage, snap.associations
+
+    streamed = forecast.forecast_streamed(
+        rulebooks=load_rulebooks(), load=load, certifications=certs, partner_ids=ids, from_month=start, months=4
+    )
+    assert read == forecast.snapshots_needed(start)  # each real month once, in order
+    assert_same_results(streamed, projection_of(EXAMPLE_DATA, start, 4, ids))
+
+
 def test_projected_snapshots_copy_from_and_keep_earlier_months():
     m = [month(x) for x in ("2024-01", "2024-02", "2024-03")]
     usage = pl.DataFrame(
