@@ -25,9 +25,10 @@ from scoring.frames import (
     MissingSnapshotError,
     Snapshots,
 )
-from scoring.ingest.files import ASSOCIATIONS, CERTIFICATIONS, MONTHS_DIR, USAGE, month_files, month_folder
-from scoring.ingest.tables import read_certifications, read_month_files
-from scoring.rulebook import Rulebooks, load_rulebooks
+from scoring.ingest import iter_snapshots  # the package does not import this module
+from scoring.ingest.files import ASSOCIATIONS, CERTIFICATIONS, MONTHS_DIR, USAGE, month_folder
+from scoring.ingest.tables import read_certifications
+from scoring.rulebook import Rulebooks
 
 DEFAULT_MAX_MONTHS = 14  # the attribution reads M-13..M
 
@@ -139,26 +140,29 @@ class SnapshotCache:
             self._months.clear()
             self._certs.clear()
 
-    def _month(self, root: Path, month: dt.date, rulebooks: Rulebooks | None) -> _Month:
-        folder = root / month_folder(month)
-        stamp = _stamp(folder, (USAGE, ASSOCIATIONS))
-        key = (root, month)
+    def _months_of(self, root: Path, months: list[dt.date], rulebooks: Rulebooks | None) -> list[_Month]:
+        """The cached months, reading (two at a time, as the pipeline does) those not cached or
+        whose files changed."""
+        stamps = {m: _stamp(root / month_folder(m), (USAGE, ASSOCIATIONS)) for m in months}
+        found: dict[dt.date, _Month] = {}
         with self._lock:
-            hit = self._months.get(key)
-            if hit is not None and hit.stamp == stamp:
-                self._months.move_to_end(key)
-                return hit
-        books = rulebooks or load_rulebooks()  # as ingest.read_month: any version's types are accepted
-        files = month_files(root, month, books.association_types, books.workload_renames)
-        snap = read_month_files(root, month, files)  # outside the lock: a second or so at 20,000 partners
-        entry = _Month.of(stamp, snap)
-        with self._lock:
-            self.reads += 1
-            self._months[key] = entry
-            self._months.move_to_end(key)
-            while len(self._months) > self.max_months:
-                self._months.popitem(last=False)
-        return entry
+            for m in months:
+                hit = self._months.get((root, m))
+                if hit is not None and hit.stamp == stamps[m]:
+                    self._months.move_to_end((root, m))
+                    found[m] = hit
+        stale = [m for m in months if m not in found]
+        if stale:  # outside the lock: a second or so a month at 20,000 partners
+            for snap in iter_snapshots(root, stale, rulebooks=rulebooks, max_workers=2):
+                (m,) = snap.months
+                found[m] = entry = _Month.of(stamps[m], snap)
+                with self._lock:
+                    self.reads += 1
+                    self._months[(root, m)] = entry
+                    self._months.move_to_end((root, m))
+                    while len(self._months) > self.max_months:
+                        self._months.popitem(last=False)
+        return [found[m] for m in months]
 
     def partner_snapshots(
         self,
@@ -179,7 +183,7 @@ class SnapshotCache:
         missing = [m for m in wanted if not (root / month_folder(m)).is_dir()]
         if missing:
             raise MissingSnapshotError(missing, needed_by=needed_by)
-        entries = [(m, self._month(root, m, rulebooks)) for m in wanted]
+        entries = list(zip(wanted, self._months_of(root, wanted, rulebooks), strict=True))
         partners = _codes(pl.Series("partner_id", list(partner_ids), dtype=pl.String))
         assoc = [e.associations_of(m, partners) for m, e in entries]
         # the usage of every tenant the partners hold in any of the months, in every month (as
