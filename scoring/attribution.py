@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from scoring import calendar, engine, ingest
+from scoring import calendar, engine, simulate
 from scoring.engine import MonthExplained
 from scoring.frames import Snapshots
 from scoring.metrics import METRICS, certifications, deployments, list_of, net_customer_adds, usage_growth
@@ -151,14 +151,13 @@ def restrict(partner_id: str, month: dt.date, snapshots: Snapshots, certs: pl.Da
 def load_partner_inputs(
     directory: str | Path, partner_id: str, month: dt.date, *, certifications: pl.DataFrame | None = None
 ) -> PartnerInputs:
-    """Read the partner's slice of the snapshots M-13..M (only its rows: ``ingest.read_partner_snapshots``)
-    and its certifications (``certifications``: the certifications file, when the caller holds it)."""
-    month = calendar.month_start(month)
-    snaps = ingest.read_partner_snapshots(
-        directory, months_read(month), partner_id, needed_by=f"explaining {month:%Y-%m}"
-    )
-    certs = ingest.read_certifications(directory) if certifications is None else certifications
-    return restrict(partner_id, month, snaps, certs)
+    """The partner's slice of the snapshots M-13..M, through the process's snapshot cache
+    (``simulate.load_partner_inputs``), and its certifications (``certifications``: the
+    certifications file's rows, when the caller holds them)."""
+    inputs = simulate.load_partner_inputs(directory, partner_id, month, months=months_read(month))
+    if certifications is None:
+        return inputs
+    return PartnerInputs(inputs.snapshots, certifications.filter(pl.col("partner_id") == partner_id))
 
 
 # ---- the terms of each measure ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Customer and skilling hygiene of a partner's month (``scoring.hygiene``): the stored customer
-and metric rows, the month's usage snapshot and the certifications file."""
+and metric rows, the partner's slice of the month's snapshot (the process's snapshot cache) and
+the certifications file."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import polars as pl
 from graphql_api.context import Context
 from graphql_api.db import queries as db
 from graphql_api.errors import UserError
-from scoring import hygiene, ingest
+from scoring import hygiene, simulate
 from scoring.frames import CUSTOMER_DETAILS_SCHEMA, METRIC_POINTS_SCHEMA, InputError
 from scoring.rulebook import RulebookError
 
@@ -35,19 +36,18 @@ def _build(ctx: Context, partner_id: str, month: dt.date, customers: list, metri
     data_dir = ctx.services.certifications.data_dir
     try:
         book = ctx.services.rulebooks.for_month(month)
-        snapshot = ingest.read_month(data_dir, month, rulebooks=ctx.services.rulebooks)
+        inputs = simulate.load_partner_inputs(data_dir, partner_id, month, months=[month])
         certs = ctx.services.certifications.for_partner(partner_id)
     except (InputError, RulebookError, OSError) as exc:
         log.error("hygiene report unavailable: %s", exc)
         raise UserError(
             "The hygiene report is unavailable: the input data of that month cannot be read.", code="DATA_UNAVAILABLE"
         ) from None
-    held = snapshot.associations.filter(pl.col("partner_id") == partner_id)
     return HygieneFrames(
         other_option=hygiene.other_option_tenants(
             book, _frame(customers, CUSTOMER_DETAILS_SCHEMA), _frame(metrics, METRIC_POINTS_SCHEMA), partner_id, month
         ),
-        near_band=hygiene.near_band_tenants(book, snapshot.usage, held, month),
+        near_band=hygiene.near_band_tenants(book, inputs.snapshots.usage, inputs.snapshots.associations, month),
         stops=hygiene.certifications_by_stop_month(book, certs, partner_id, month),
     )
 

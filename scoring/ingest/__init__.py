@@ -43,7 +43,6 @@ __all__ = [
     "list_months",
     "read_certifications",
     "read_month",
-    "read_partner_snapshots",
     "read_partners",
     "read_snapshots",
 ]
@@ -162,43 +161,3 @@ def _stream_months(
         finally:  # a failure or an abandoned generator: months not yet started are not read
             for fut in pending:
                 fut.cancel()
-
-
-def read_partner_snapshots(
-    data_dir: str | Path,
-    months: Iterable[dt.date],
-    partner_id: str,
-    *,
-    needed_by: str = "",
-    max_workers: int = 2,
-    rulebooks: Rulebooks | None = None,
-) -> Snapshots:
-    """One partner's slice of the snapshots of ``months``: its associations, and the usage of
-    every tenant it holds in any of them (the slice ``simulate.restrict`` takes), stacked in
-    month order. Only those rows are read and validated (two passes: associations, then usage),
-    so a slice of a large folder costs a fraction of ``read_snapshots``; rows it does not read
-    are not checked (the pipeline checked them when it scored the months)."""
-    data_dir = Path(data_dir)
-    wanted = sorted({month_start(m) for m in months})
-    missing = [m for m in wanted if not (data_dir / month_folder(m)).is_dir()]
-    if missing:
-        raise MissingSnapshotError(missing, needed_by=needed_by)
-    books = rulebooks or load_rulebooks()
-    types, renames = _association_types(books), _workload_renames(books)
-    files = {m: month_files(data_dir, m, types, renames) for m in wanted}
-    workers = max(1, min(max_workers, len(wanted)))
-
-    def read(rows: dict[str, pl.Expr | None]) -> list[Snapshots]:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pcs-ingest") as pool:
-            return list(pool.map(lambda m: _read_month(data_dir, m, files[m], rows=rows), wanted))
-
-    held = read({USAGE: None, ASSOCIATIONS: pl.col("partner_id") == partner_id})
-    associations = pl.concat([p.associations for p in held], how="vertical")
-    tenants = associations.get_column("tenant_id").unique().implode()
-    used = read({USAGE: pl.col("tenant_id").is_in(tenants), ASSOCIATIONS: None})
-    return Snapshots(
-        frozenset(wanted),
-        pl.concat([p.usage for p in used], how="vertical"),
-        associations,
-        [w for p in used for w in p.warnings],
-    )

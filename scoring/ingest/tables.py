@@ -38,7 +38,6 @@ from scoring.ingest.files import (
     ASSOCIATIONS,
     CERTIFICATIONS,
     PARTNERS,
-    USAGE,
     MonthFiles,
     Table,
     collect,
@@ -149,17 +148,11 @@ def _associations_plan(
     return plan(lf, parsed, checks), checks, unique
 
 
-def read_month_files(
-    data_dir: Path, month: dt.date, files: MonthFiles, *, rows: Mapping[str, pl.Expr | None] | None = None
-) -> Snapshots:
+def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snapshots:
     """Read and validate both files of a month (together); every problem of both is raised.
 
-    Association types are output as the rulebook spells them. ``rows`` keeps only some rows of
-    a table (``USAGE`` or ``ASSOCIATIONS``: a filter on its text columns, applied as the file is
-    read, so only those rows are read and validated), or none (None: the file is not read).
-    """
+    Association types are output as the rulebook spells them."""
     errors: list[InputError] = []
-    rows = rows or {}
     planners: list[tuple[Table, Callable[[Table], _Plan]]] = [
         (files.usage, partial(_usage_plan, renames=files.workload_renames)),
         (
@@ -173,13 +166,9 @@ def read_month_files(
         ),
     ]
     plans: list[tuple[Table, pl.LazyFrame, list[Check], UniqueKey]] = []
-    for (table, planner), name in zip(planners, (USAGE, ASSOCIATIONS), strict=True):
+    for table, planner in planners:
         try:
-            lf, checks, unique = planner(table)
-            if name in rows:
-                keep = rows[name]
-                lf = lf.head(0) if keep is None else lf.filter(keep)
-            plans.append((table, lf, checks, unique))
+            plans.append((table, *planner(table)))
         except InputError as exc:  # bad header: the other file is still validated
             errors.append(exc)
 
