@@ -208,6 +208,8 @@ async function route() {
       const { partner: p } = await gql(Q.PARTNER, { id });
       if (!p) return partnerEmpty(id, `No partner ${id} can be read with this token.`);
       state.partner = p;
+      // the admin picked another partner: take keyboard and screen to it
+      if (state.viewer.admin) setTimeout(() => document.getElementById("partner-h").focus(), 0);
     } catch (e) {
       return partnerEmpty(id, `The partner could not be loaded: ${e.message}`);
     }
@@ -542,7 +544,7 @@ function changesFrom(form) {
 
 async function simulate(form) {
   const box = document.getElementById("whatif-result");
-  fill(box, h("p", { class: "loading" }, "Simulating…"));
+  fill(box, h("p", { class: "loading" }, "Simulating… (the what-if reads 13 months of input data: on a large program this takes a while)"));
   const id = state.partnerId;
   const month = state.month;
   let sim;
