@@ -43,7 +43,7 @@ export function lineChart({ labels, series, threshold, projection, title }) {
   const m = { l: 44, r: 70, t: 34, b: 34 };
   const all = [...labels, ...(projection ? projection.labels : [])];
   const values = [...series, ...(projection ? projection.series : [])].flatMap((x) => x.values).filter((v) => v !== null);
-  const top = Math.max(threshold || 0, ...values, 10);
+  const top = Math.max(threshold || 0, ...values, threshold ? 10 : 1);
   const yMax = Math.ceil((top * 1.05) / 10) * 10;
   const yMin = Math.min(0, ...values);
   const x = (i) => m.l + (all.length <= 1 ? (W - m.l - m.r) / 2 : (i * (W - m.l - m.r)) / (all.length - 1));

@@ -7,6 +7,8 @@ export const points = (x) => (x === null || x === undefined ? "–" : two.format
 export const count = (x) => (x === null || x === undefined ? "–" : whole.format(x));
 export const percent = (x) => (x === null || x === undefined ? "–" : pct.format(x));
 export const signed = (x) => (x === null || x === undefined ? "–" : (x > 0 ? "+" : x < 0 ? "−" : "±") + two.format(Math.abs(x)));
+/** A measure: whole numbers as counts, anything else to two decimals. */
+export const measure = (x) => (Number.isInteger(x) ? count(x) : points(x));
 export const yesNo = (b) => (b ? "yes" : "no");
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
