@@ -48,7 +48,8 @@ def site(api_sqlite):
 
 @pytest.fixture
 def open_context(browser, site):
-    """``open_context(**kw) -> (context, log)``; at the end, no request went outside the server."""
+    """``open_context(**kw) -> (context, log)``; at the end, no request went outside the server
+    and no script or console error (a Content-Security-Policy violation is one) happened."""
     _, base = site
     made = []
 
@@ -62,6 +63,7 @@ def open_context(browser, site):
         context.close()
         assert log.urls, "the browser made no request"
         assert log.outside() == []
+        assert log.errors == []
 
 
 def scorecard(api, partner: str, month: str | None = None) -> dict:

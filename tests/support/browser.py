@@ -30,6 +30,7 @@ class RequestLog:
 
     server: str  # the server's origin, e.g. http://127.0.0.1:41234
     urls: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # script errors and console errors (CSP violations, ...)
 
     def outside(self) -> list[str]:
         """Requests to anything but the server (data: and blob: URLs are the page's own)."""
@@ -52,7 +53,14 @@ def new_context(browser, server_url: str, *, viewport: dict | None = None, **kw)
         else:
             route.abort("internetdisconnected")
 
+    def on_console(message) -> None:
+        # an HTTP error status the page handles (a refused token) is logged too: not a script error
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            log.errors.append(message.text)
+
     context.on("request", on_request)
+    context.on("console", on_console)
+    context.on("weberror", lambda error: log.errors.append(str(error.error)))
     context.route("**/*", gate)
     return context, log
 
