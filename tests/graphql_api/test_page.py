@@ -4,8 +4,10 @@ cut off but for the server, and checks that nothing else was asked for."""
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
+import itertools
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -125,7 +127,7 @@ def test_partner_signs_in_and_sees_score_tracks_and_charts(site, open_context):
     # the history chart: score and both totals over every scored month, with the 70 line
     history = page.locator("#history svg.line")
     assert history.count() == 1
-    assert page.locator("#history path.series").count() == 3
+    assert page.locator("#history path.series:not(.projected)").count() == 3
     assert page.locator("#history line.threshold").count() == 1
     months = api.client.data(f'{{ partner(id: "{OWN}") {{ history {{ month }} }} }}')["partner"]["history"]
     assert page.locator("#history circle.dot.score").count() == len(months)
@@ -250,6 +252,169 @@ def test_phone_width_needs_no_sideways_scrolling(site, open_context):
     page.wait_for_selector("#skilling table")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.locator("[data-testid=score]").is_visible()
+
+
+# ---- why the score moved, the projection, hygiene ------------------------------------------------
+
+SCORE_CHANGE = """query($p: ID!, $m: Month) { partner(id: $p) { scoreChange(month: $m) {
+  month previousMonth bestTrackAfter
+  tracks { track metrics { metric unit pointsBefore pointsAfter options { option winnerAfter measureBefore measureAfter
+    causes { kind side change text tenantId personId certification workload } } } } } } }"""
+
+
+def month_label(month: str) -> str:
+    """``2024-06`` -> ``Jun 2024``, as the page writes months."""
+    y, m = month.split("-")
+    return f"{calendar.month_abbr[int(m)]} {y}"
+
+
+def test_causes_table_and_csv_hold_every_cause_of_the_api(site, open_context):
+    api, base = site
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, base, api.tokens[OWN])
+    page.wait_for_selector("#causes-body table")
+    month = page.input_value("#month")
+    sc = api.as_partner(OWN).data(SCORE_CHANGE, {"p": OWN, "m": month})["partner"]["scoreChange"]
+    want = [
+        (t["track"], m["metric"], o["option"], c["kind"], c["side"], c["change"], c["text"], c["tenantId"] or "", c["personId"] or "")
+        for t in sc["tracks"] for m in t["metrics"] for o in m["options"] for c in o["causes"]
+    ]  # fmt: skip
+    assert want, "the example's latest month has causes"
+    groups = {(t, m) for t, m, *_ in want}
+    assert page.locator("#causes-body tbody tr.group").count() == len(groups)
+    assert page.locator("#causes-body tbody tr:not(.group)").count() == len(want)
+    summary = page.inner_text("[data-testid=score-change]")
+    assert month_label(sc["previousMonth"]) in summary and month_label(sc["month"]) in summary
+    with page.expect_download() as got:
+        page.locator("#causes-body button.csv").click()
+    assert got.value.suggested_filename == f"causes-{OWN}-{month}.csv"
+    rows = read_download(got.value)
+    keys = ("track", "metric", "option", "kind", "side", "change", "text", "tenantId", "personId")
+    assert sorted(tuple(r[k] for k in keys) for r in rows) == sorted(tuple(map(str, w)) for w in want)
+    # most significant first: the best track's causes first; in a track the metrics whose points
+    # moved most; in an option the largest changes first
+    assert rows[0]["track"] == sc["bestTrackAfter"]
+    metrics = {(t["track"], m["metric"]): m for t in sc["tracks"] for m in t["metrics"]}
+    order = list(dict.fromkeys((r["track"], r["metric"]) for r in rows))
+    for track in {t for t, _ in order}:
+        moved = [abs(metrics[k]["pointsAfter"] - metrics[k]["pointsBefore"]) for k in order if k[0] == track]
+        assert moved == sorted(moved, reverse=True)
+    # in an option the largest changes first, and they add up to its change of measure
+    for key, grouped in itertools.groupby(rows, key=lambda r: (r["track"], r["metric"], r["option"])):
+        group = list(grouped)
+        changes = [int(r["change"]) for r in group]
+        assert [abs(c) for c in changes] == sorted((abs(c) for c in changes), reverse=True), key
+        assert sum(changes) == int(group[0]["measureAfter"]) - int(group[0]["measureBefore"]), key
+
+
+def test_causes_first_month_and_error_keep_the_page(site, open_context):
+    api, base = site
+    first = api.client.data(f'{{ partner(id: "{OWN}") {{ history {{ month }} }} }}')["partner"]["history"][0]["month"]
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, base, api.tokens[OWN], hash=f"#month={first}")
+    page.wait_for_selector("#causes-body .empty")
+    assert page.inner_text("#causes-body").startswith("No month before to compare with")
+    assert page.locator("#causes-body button.csv").count() == 0
+    page.wait_for_selector("#customers table")
+
+    # the API answers the causes with an error: the message is shown, the rest of the month is there
+    def failing(route):
+        if "query ScoreChange" in (route.request.post_data or ""):
+            route.fulfill(
+                status=200,
+                content_type="application/json",
+                body='{"data": null, "errors": [{"message": "attribution unavailable"}]}',
+            )
+        else:
+            route.fallback()
+
+    page.route("**/graphql", failing)
+    page.evaluate("location.hash = '#month=2024-12'")
+    page.wait_for_selector("#causes-body .error")
+    assert "attribution unavailable" in page.inner_text("#causes-body")
+    card = scorecard(api, OWN, "2024-12")["scorecard"]
+    page.wait_for_function(
+        "want => document.querySelector('[data-testid=score]')?.textContent === want", arg=two(card["score"])
+    )
+    page.wait_for_selector("#customers table")
+    page.wait_for_selector("#history path.projected")
+
+
+def test_history_continues_with_the_projection_dashed(site, open_context):
+    api, base = site
+    q = f'{{ partner(id: "{OWN}") {{ history {{ month }} forecast {{ month projected score paths {{ track total }} }} status {{ qualified projectedLapseMonth }} }} }}'
+    p = api.as_partner(OWN).data(q)["partner"]
+    forecast = p["forecast"]
+    assert forecast and all(c["projected"] for c in forecast)
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, base, api.tokens[OWN])
+    page.wait_for_selector("#history path.projected")
+    # score and both totals, each joined to its last actual point: one point per projected month more
+    projected = page.locator("#history path.series.projected")
+    assert projected.count() == 3
+    for d in projected.evaluate_all("ps => ps.map(p => p.getAttribute('d'))"):
+        assert len(d.split("L")) == len(forecast) + 1
+    assert page.locator("#history path.series:not(.projected)").count() == 3
+    dash = projected.first.evaluate("p => getComputedStyle(p).strokeDasharray")
+    assert dash not in ("", "none")
+    assert page.locator("#history svg text.legend", has_text="projected").count() == 1
+    # the history table and its CSV: the scored months, then the projected ones
+    page.locator("#history summary").click()
+    with page.expect_download() as got:
+        page.locator("#history button.csv").click()
+    rows = read_download(got.value)
+    assert [r["month"] for r in rows] == [h["month"] for h in p["history"]] + [c["month"] for c in forecast]
+    for row, card in zip(rows[len(p["history"]) :], forecast, strict=True):
+        assert row["projected"] == "true" and float(row["score"]) == card["score"]
+        totals = {x["track"]: x["total"] for x in card["paths"]}
+        assert float(row["enterprise"]) == totals["ENTERPRISE"] and float(row["smb"]) == totals["SMB"]
+    # the status card names the projected lapse month
+    page.wait_for_function("() => !document.querySelector('[data-testid=lapse]').textContent.startsWith('Projecting')")
+    lapse = page.inner_text("[data-testid=lapse]")
+    if p["status"]["projectedLapseMonth"]:
+        assert month_label(p["status"]["projectedLapseMonth"]) in lapse
+    else:
+        assert "no lapse" in lapse
+
+
+def test_hygiene_tables_and_csv_match_the_api(site, open_context):
+    api, base = site
+    context, _ = open_context()
+    page = context.new_page()
+    sign_in(page, base, api.tokens[OWN])
+    page.wait_for_selector("#hygiene h4")
+    month = page.input_value("#month")
+    q = """query($p: ID!, $m: Month) { partner(id: $p) { hygiene(month: $m) {
+      otherOptionCustomers { tenantId track countedUnder winningOption metrics }
+      nearBandCustomers { tenantId track workload paidSeats seatsNeeded metrics }
+      certificationStops { personId certification earnedOn level stopsIn reason personStillCounts } } } }"""
+    hy = api.as_partner(OWN).data(q, {"p": OWN, "m": month})["partner"]["hygiene"]
+    names = {
+        "otherOptionCustomers": f"hygiene-options-{OWN}-{month}.csv",
+        "nearBandCustomers": f"hygiene-bands-{OWN}-{month}.csv",
+        "certificationStops": f"hygiene-certifications-{OWN}-{month}.csv",
+    }
+    assert all(hy[k] for k in names), "the example's partner has a row of each"
+    buttons = page.locator("#hygiene button.csv")
+    assert buttons.count() == 3
+    for i, (key, name) in enumerate(names.items()):
+        with page.expect_download() as got:
+            buttons.nth(i).click()
+        assert got.value.suggested_filename == name
+        rows = read_download(got.value)
+        want = sorted(hy[key], key=lambda r: r.get("stopsIn", ""))
+        assert len(rows) == len(want)
+        for row, w in zip(rows, want, strict=True):
+            for k, v in w.items():
+                assert row[k] == (
+                    ";".join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else str(v)
+                ), (key, k)
+    # grouped by the month they stop
+    stops = sorted({c["stopsIn"] for c in hy["certificationStops"]})
+    assert page.locator("#hygiene tr.group").all_inner_texts() == [f"Stop counting in {month_label(m)}" for m in stops]
 
 
 # ---- the admin -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import * as Q from "./queries.js";
 const MIN_TOTAL = 70; // points to attain
 const MIN_METRIC = 1; // points every metric needs
 
-const state = { viewer: null, months: [], partnerId: null, month: null, partner: null, customers: [] };
+const state = { viewer: null, months: [], partnerId: null, month: null, partner: null, customers: [], forecast: null };
 
 // ---- location: partner and month in the hash (never the token) ----------------------------
 
@@ -34,32 +34,39 @@ function say(text) {
 // ---- tables with a CSV download ----------------------------------------------------------
 
 /**
- * columns: [{label, key, show(r) -> text on screen, csv(r) -> exact value, num}]
+ * columns: [{label, key, show(r) -> text on screen, csv(r) -> exact value (false: screen only), num, csvOnly}]
+ * group(r) -> text: rows are shown under a heading row (tr.group) each time that text changes
+ * (screen only; the CSV has one line per row).
  */
-function dataTable({ caption, columns, rows, csvName, empty }) {
+function dataTable({ caption, columns: all, rows, csvName, empty, group }) {
   if (!rows.length) return h("p", { class: "empty" }, empty || "Nothing to show.");
+  const columns = all.filter((c) => !c.csvOnly);
+  const body = [];
+  let last = null;
+  for (const r of rows) {
+    const g = group ? group(r) : null;
+    if (group && g !== last) body.push(h("tr", { class: "group" }, h("th", { scope: "rowgroup", colspan: columns.length }, g)));
+    last = g;
+    body.push(
+      h(
+        "tr",
+        { class: r._cls || null },
+        columns.map((c, i) => {
+          const v = c.show ? c.show(r) : r[c.key];
+          const cell = v instanceof Node ? v : v === null || v === undefined ? "–" : String(v);
+          return h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, class: c.num ? "num" : null }, cell);
+        }),
+      ),
+    );
+  }
   const table = h(
     "table",
     {},
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label)))),
-    h(
-      "tbody",
-      {},
-      rows.map((r) =>
-        h(
-          "tr",
-          { class: r._cls || null },
-          columns.map((c, i) => {
-            const v = c.show ? c.show(r) : r[c.key];
-            const cell = v instanceof Node ? v : v === null || v === undefined ? "–" : String(v);
-            return h(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, class: c.num ? "num" : null }, cell);
-          }),
-        ),
-      ),
-    ),
+    h("tbody", {}, body),
   );
-  const csvCols = columns.filter((c) => c.csv !== false).map((c) => ({ label: c.csvLabel || c.key || c.label, value: c.csv || ((r) => r[c.key]) }));
+  const csvCols = all.filter((c) => c.csv !== false).map((c) => ({ label: c.csvLabel || c.key || c.label, value: c.csv || ((r) => r[c.key]) }));
   const button = h("button", { type: "button", class: "csv", onclick: () => download(csvName, toCsv(csvCols, rows)) }, `Download CSV (${caption})`);
   return h("div", { class: "table-block" }, h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption }, table), button);
 }
@@ -254,8 +261,12 @@ async function loadMonth(id, month) {
   drawSummary(card, data.partner.status);
   drawTracks(card);
   say("");
+  if (data.partner.status) loadLapse(id, month);
+  loadCauses(id, month);
+  loadProjection(id, month);
   loadCustomers(id, month);
   loadSkilling(id, month);
+  loadHygiene(id, month);
   document.getElementById("whatif-result").replaceChildren();
 }
 
@@ -290,8 +301,36 @@ function drawSummary(card, status) {
           ? `Attained ${f.monthLabel(status.sinceMonth)} (${f.trackName(status.track)}); holds through ${f.monthLabel(status.validThrough)}`
           : "Not attained in this month or the 5 before it",
       ),
+      status ? h("p", { "data-testid": "lapse", class: "note" }, "Projecting the status…") : null,
     ),
   );
+}
+
+/** The status card's projection line: asked apart from the month, as it reads the data folder. */
+async function loadLapse(id, month) {
+  let text;
+  let cls = "";
+  try {
+    const { partner } = await gql(Q.LAPSE, { id, month });
+    text = partner && partner.status ? lapseText(partner.status) : "";
+  } catch (e) {
+    text = `The status could not be projected: ${e.message}`;
+    cls = "error";
+  }
+  if (id !== state.partnerId || month !== state.month) return;
+  const el = document.querySelector("[data-testid=lapse]");
+  if (!el) return;
+  el.textContent = text;
+  el.className = cls;
+}
+
+/** The projected lapse month in words (QualificationStatus.projectedLapseMonth). */
+export function lapseText(status) {
+  const m = status.projectedLapseMonth;
+  if (!m) return "If nothing changes: no lapse projected within 12 months.";
+  return status.qualified
+    ? `If nothing changes: the status lapses in ${f.monthLabel(m)}.`
+    : `If nothing changes: still not qualified in ${f.monthLabel(m)}.`;
 }
 
 function drawTracks(card) {
@@ -340,7 +379,7 @@ function drawTracks(card) {
 }
 
 /** The history chart; ``projection`` ({labels, series}) draws a dashed continuation. */
-function drawHistory(p, month, projection = null) {
+function drawHistory(p, month, projection = null, projectionNote = null) {
   const t = p.trend;
   const box = document.getElementById("history");
   if (!t.months.length) return fill(box, h("p", { class: "empty" }, "No scored months yet."));
@@ -352,8 +391,15 @@ function drawHistory(p, month, projection = null) {
     bestTrack: t.bestTrack[i],
     enterprise: path("ENTERPRISE").total.values[i],
     smb: path("SMB").total.values[i],
+    projected: false,
     _cls: m === month ? "current" : null,
   }));
+  if (projection) {
+    projection.labels.forEach((m, i) => {
+      const val = (name) => projection.series.find((x) => x.name === name).values[i];
+      rows.push({ month: m, score: val("Score"), attained: projection.attained[i], bestTrack: projection.bestTrack[i], enterprise: val("Enterprise"), smb: val("SMB"), projected: true, _cls: "projected" });
+    });
+  }
   fill(
     box,
     lineChart({
@@ -379,8 +425,226 @@ function drawHistory(p, month, projection = null) {
           { label: "Best track", key: "bestTrack", show: (r) => f.trackName(r.bestTrack) },
           { label: "Enterprise", key: "enterprise", num: true, show: (r) => f.points(r.enterprise) },
           { label: "SMB", key: "smb", num: true, show: (r) => f.points(r.smb) },
+          { label: "Projected", key: "projected", show: (r) => f.yesNo(r.projected) },
         ],
       })),
+    projectionNote,
+  );
+}
+
+// ---- the projection (Partner.forecast) -------------------------------------------------------
+
+/** The projection after the partner's last scored month, as lineChart's ``projection``. */
+export function projectionOf(cards) {
+  if (!cards.length) return null;
+  const total = (c, track) => {
+    const p = c.paths.find((x) => x.track === track);
+    return p ? p.total : null;
+  };
+  return {
+    labels: cards.map((c) => c.month),
+    attained: cards.map((c) => c.attained),
+    bestTrack: cards.map((c) => c.bestTrack || null),
+    series: [
+      { name: "Score", values: cards.map((c) => c.score), cls: "score" },
+      { name: "Enterprise", values: cards.map((c) => total(c, "ENTERPRISE")), cls: "ent" },
+      { name: "SMB", values: cards.map((c) => total(c, "SMB")), cls: "smb" },
+    ],
+  };
+}
+
+/** Redraw the history with the projection from the partner's last scored month (asked once per partner). */
+async function loadProjection(id, month) {
+  const p = state.partner;
+  const last = p.trend.months[p.trend.months.length - 1];
+  if (!last) return;
+  if (!state.forecast || state.forecast.id !== id) {
+    try {
+      const { partner } = await gql(Q.FORECAST, { id, from: last });
+      state.forecast = { id, cards: partner ? partner.forecast : [], error: null };
+    } catch (e) {
+      state.forecast = { id, cards: [], error: e.message };
+    }
+  }
+  if (id !== state.partnerId || month !== state.month) return;
+  const fc = state.forecast;
+  const note = fc.error
+    ? h("p", { class: "error" }, `The projection could not be loaded: ${fc.error}`)
+    : fc.cards.length
+      ? h("p", { class: "note" }, `Dashed: the projection of ${f.monthLabel(fc.cards[0].month)} to ${f.monthLabel(fc.cards[fc.cards.length - 1].month)} if every month after ${f.monthLabel(last)} looked like it (same customers, seats and users; certifications expire as dated).`)
+      : null;
+  drawHistory(p, month, projectionOf(fc.cards), note);
+}
+
+// ---- why the score moved (Partner.scoreChange) -------------------------------------------------
+
+const SIDES = { MONTH: "this month", YEAR_AGO: "year-ago month", AT_ASSOCIATION: "at association" };
+const UNITS = { customer: "customer", person: "person", active_user: "active user", deployment: "deployment" };
+const signedCount = (n) => (n > 0 ? "+" : n < 0 ? "−" : "±") + f.count(Math.abs(n));
+
+/**
+ * One row per cause, grouped by track and metric: the best track (after) first, in a track the
+ * metrics whose points moved most first, in a metric the option that wins after first, in an
+ * option the causes with the largest change first.
+ */
+export function causeRows(sc) {
+  const tracks = [...sc.tracks].sort((a, b) => (b.track === sc.bestTrackAfter) - (a.track === sc.bestTrackAfter));
+  const rows = [];
+  for (const t of tracks) {
+    const metrics = t.metrics
+      .map((m, i) => ({ m, i, moved: Math.abs(m.pointsAfter - m.pointsBefore) }))
+      .sort((a, b) => b.moved - a.moved || a.i - b.i)
+      .map((x) => x.m);
+    for (const m of metrics) {
+      const options = [...m.options].sort((a, b) => b.winnerAfter - a.winnerAfter || b.winnerBefore - a.winnerBefore);
+      for (const o of options) {
+        const causes = [...o.causes].sort((a, b) => Math.abs(b.change) - Math.abs(a.change));
+        for (const c of causes) {
+          rows.push({
+            track: t.track,
+            metric: m.metric,
+            unit: m.unit,
+            metricPointsBefore: m.pointsBefore,
+            metricPointsAfter: m.pointsAfter,
+            option: o.option,
+            winner: o.winnerAfter,
+            measureBefore: o.measureBefore,
+            measureAfter: o.measureAfter,
+            ...c,
+            _cls: o.winnerAfter || o.winnerBefore ? null : "muted",
+          });
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+function causeGroup(r) {
+  return `${f.trackName(r.track)} · ${f.metricName(r.metric)}: ${f.points(r.metricPointsBefore)} → ${f.points(r.metricPointsAfter)} points (${f.signed(r.metricPointsAfter - r.metricPointsBefore)})`;
+}
+
+async function loadCauses(id, month) {
+  const box = document.getElementById("causes-body");
+  show("causes");
+  fill(box, h("p", { class: "loading" }, "Loading the causes of change…"));
+  let sc;
+  try {
+    const { partner } = await gql(Q.SCORE_CHANGE, { id, month });
+    sc = partner && partner.scoreChange;
+  } catch (e) {
+    if (id !== state.partnerId || month !== state.month) return;
+    return fill(box, h("p", { class: "error" }, `The causes of change could not be loaded: ${e.message}`));
+  }
+  if (id !== state.partnerId || month !== state.month) return;
+  if (!sc) return fill(box, h("p", { class: "empty" }, `No month before to compare with: ${f.monthLabel(month)} is the first scored month, or the month before it was not scored.`));
+  const rows = causeRows(sc);
+  const totals = sc.tracks.map((t) => `${f.trackName(t.track)} ${f.points(t.totalBefore)} → ${f.points(t.totalAfter)}`).join(" · ");
+  const verdict = sc.attainedBefore === sc.attainedAfter ? (sc.attainedAfter ? "still attained" : "still not attained") : sc.attainedAfter ? "now attained" : "no longer attained";
+  fill(
+    box,
+    h(
+      "p",
+      { "data-testid": "score-change" },
+      `From ${f.monthLabel(sc.previousMonth)} to ${f.monthLabel(sc.month)} the score went ${f.points(sc.scoreBefore)} → ${f.points(sc.scoreAfter)} (${f.signed(sc.scoreAfter - sc.scoreBefore)}), ${verdict}. ${totals}.`,
+    ),
+    sc.rulebookIdBefore !== sc.rulebookIdAfter ? h("p", { class: "note" }, `The rules changed: ${sc.rulebookIdBefore} scored ${f.monthLabel(sc.previousMonth)}, ${sc.rulebookIdAfter} scores ${f.monthLabel(sc.month)}.`) : null,
+    h("p", { class: "note" }, "Each cause is one tenant or person whose term of a measure changed; year-ago causes act on the month a year back that the metric subtracts. Options that win neither month are greyed."),
+    dataTable({
+      caption: `Causes of change, ${f.monthLabel(sc.previousMonth)} to ${f.monthLabel(sc.month)}`,
+      csvName: `causes-${id}-${month}.csv`,
+      rows,
+      group: causeGroup,
+      empty: `Nothing changed between ${f.monthLabel(sc.previousMonth)} and ${f.monthLabel(sc.month)}.`,
+      columns: [
+        { label: "Cause", key: "text" },
+        { label: "Change", key: "change", num: true, show: (r) => `${signedCount(r.change)} ${UNITS[r.unit] || r.unit}${Math.abs(r.change) === 1 ? "" : "s"}` },
+        { label: "Side", key: "side", show: (r) => SIDES[r.side] || r.side },
+        { label: "Option", key: "option", show: (r) => (r.winner ? `${r.option} (wins)` : r.option) },
+        { label: "Option's measure", num: true, show: (r) => `${f.count(r.measureBefore)} → ${f.count(r.measureAfter)}`, csv: false },
+        { label: "Track", key: "track", csvOnly: true },
+        { label: "Metric", key: "metric", csvOnly: true },
+        { label: "Kind", key: "kind", csvOnly: true },
+        { label: "Tenant", key: "tenantId" },
+        { label: "Person", key: "personId" },
+        { label: "Certification", key: "certification", csvOnly: true },
+        { label: "Workload", key: "workload", csvOnly: true },
+        { label: "Unit", key: "unit", csvOnly: true },
+        { label: "Measure before", key: "measureBefore", num: true, csvOnly: true },
+        { label: "Measure after", key: "measureAfter", num: true, csvOnly: true },
+        { label: "Option wins", key: "winner", csvOnly: true },
+        { label: "Metric points before", key: "metricPointsBefore", csvOnly: true },
+        { label: "Metric points after", key: "metricPointsAfter", csvOnly: true },
+      ],
+    }),
+  );
+}
+
+// ---- hygiene (Partner.hygiene) -----------------------------------------------------------------
+
+const metricList = (ms) => ms.map(f.metricName).join(", ");
+
+async function loadHygiene(id, month) {
+  const box = document.getElementById("hygiene");
+  fill(box, h("p", { class: "loading" }, "Loading the hygiene report…"));
+  let hy;
+  try {
+    const { partner } = await gql(Q.HYGIENE, { id, month });
+    hy = partner && partner.hygiene;
+  } catch (e) {
+    if (id !== state.partnerId || month !== state.month) return;
+    return fill(box, h("p", { class: "error" }, `The hygiene report could not be loaded: ${e.message}`));
+  }
+  if (id !== state.partnerId || month !== state.month) return;
+  if (!hy) return fill(box, h("p", { class: "empty" }, "No hygiene report for this month."));
+  fill(
+    box,
+    h("h4", {}, "Customers to associate under the winning option"),
+    dataTable({
+      caption: "Customers counted under another option",
+      csvName: `hygiene-options-${id}-${month}.csv`,
+      rows: hy.otherOptionCustomers,
+      empty: "Every held customer that could count under the winning option already does.",
+      columns: [
+        { label: "Tenant", key: "tenantId" },
+        { label: "Track", key: "track", show: (r) => f.trackName(r.track) },
+        { label: "Counted under", key: "countedUnder", show: (r) => r.countedUnder.join(", ") },
+        { label: "Winning option", key: "winningOption" },
+        { label: "Metrics it wins", key: "metrics", show: (r) => metricList(r.metrics) },
+      ],
+    }),
+    h("h4", {}, "Customers one seat below a band"),
+    dataTable({
+      caption: "Customers one seat below a band",
+      csvName: `hygiene-bands-${id}-${month}.csv`,
+      rows: hy.nearBandCustomers,
+      empty: "No customer is one seat below a band.",
+      columns: [
+        { label: "Tenant", key: "tenantId" },
+        { label: "Track", key: "track", show: (r) => f.trackName(r.track) },
+        { label: "Workload", key: "workload" },
+        { label: "Paid seats", key: "paidSeats", num: true, show: (r) => f.count(r.paidSeats) },
+        { label: "Seats needed", key: "seatsNeeded", num: true, show: (r) => f.count(r.seatsNeeded) },
+        { label: "Metrics", key: "metrics", show: (r) => metricList(r.metrics) },
+      ],
+    }),
+    h("h4", {}, "Certifications by the month they stop counting"),
+    dataTable({
+      caption: "Counted certifications that stop counting within 12 months",
+      csvName: `hygiene-certifications-${id}-${month}.csv`,
+      rows: [...hy.certificationStops].sort((a, b) => (a.stopsIn < b.stopsIn ? -1 : a.stopsIn > b.stopsIn ? 1 : 0)).map((r) => ({ ...r, _cls: r.personStillCounts ? "muted" : null })),
+      empty: "No counted certification stops counting within 12 months.",
+      group: (r) => `Stop counting in ${f.monthLabel(r.stopsIn)}`,
+      columns: [
+        { label: "Person", key: "personId" },
+        { label: "Certification", key: "certification" },
+        { label: "Level", key: "level", show: (r) => r.level.toLowerCase() },
+        { label: "Earned", key: "earnedOn" },
+        { label: "Stops in", key: "stopsIn", csvOnly: true },
+        { label: "Why", key: "reason", show: (r) => (r.reason === "EXPIRES" ? "expires" : "retires") },
+        { label: "Person still counts", key: "personStillCounts", show: (r) => f.yesNo(r.personStillCounts) },
+      ],
+    }),
   );
 }
 
@@ -596,6 +860,7 @@ document.getElementById("sign-out").addEventListener("click", () => {
   token.clear();
   state.partnerId = null;
   state.partner = null;
+  state.forecast = null;
   history.replaceState(null, "", location.pathname);
   signedOut("");
   document.getElementById("token").focus();

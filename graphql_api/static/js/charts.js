@@ -57,7 +57,7 @@ export function lineChart({ labels, series, threshold, projection, title }) {
   }
   const every = Math.max(1, Math.ceil(all.length / 12));
   all.forEach((lab, i) => {
-    if (i % every === 0 || i === all.length - 1)
+    if ((all.length - 1 - i) % every === 0) // counted from the last month, which is always labelled
       svg.append(s("text", { x: x(i), y: H - m.b + 18, class: "axis", "text-anchor": "middle" }, monthShort(lab)));
   });
   if (threshold !== undefined && threshold !== null) {
@@ -87,6 +87,7 @@ export function lineChart({ labels, series, threshold, projection, title }) {
     lx += 40 + se.name.length * 7.5;
   });
   if (projection) {
+    lx += 10;
     svg.append(s("line", { x1: lx, x2: lx + 22, y1: 12, y2: 12, class: "series projected score" }));
     svg.append(s("text", { x: lx + 28, y: 16, class: "legend" }, "projected"));
   }

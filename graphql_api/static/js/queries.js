@@ -72,3 +72,42 @@ export const CLOSEST_MISSES = `query ClosestMisses($month: Month!) {
 }`;
 
 export const SEARCH = `query Search($text: String!) { partnerSearch(text: $text, first: 20) { id name } }`;
+
+export const SCORE_CHANGE = `query ScoreChange($id: ID!, $month: Month) {
+  partner(id: $id) {
+    scoreChange(month: $month) {
+      month previousMonth rulebookIdBefore rulebookIdAfter scoreBefore scoreAfter attainedBefore attainedAfter bestTrackBefore bestTrackAfter
+      tracks {
+        track totalBefore totalAfter qualifiesBefore qualifiesAfter
+        metrics {
+          metric unit pointsBefore pointsAfter
+          options {
+            option measureBefore measureAfter pointsBefore pointsAfter winnerBefore winnerAfter
+            causes { kind side change text tenantId personId certification workload }
+          }
+        }
+      }
+    }
+  }
+}`;
+
+export const FORECAST = `query Forecast($id: ID!, $from: Month) {
+  partner(id: $id) {
+    forecast(from: $from, months: 6) { month projected score attained bestTrack paths { track total } }
+  }
+}`;
+
+export const LAPSE = `query Lapse($id: ID!, $month: Month) {
+  partner(id: $id) { status(month: $month) { month qualified projectedLapseMonth } }
+}`;
+
+export const HYGIENE = `query Hygiene($id: ID!, $month: Month) {
+  partner(id: $id) {
+    hygiene(month: $month) {
+      month
+      otherOptionCustomers { tenantId track countedUnder winningOption metrics }
+      nearBandCustomers { tenantId track workload paidSeats seatsNeeded metrics }
+      certificationStops { personId certification earnedOn level stopsIn reason personStillCounts }
+    }
+  }
+}`;
