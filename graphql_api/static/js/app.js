@@ -383,6 +383,7 @@ function drawHistory(p, month, projection = null, projectionNote = null) {
   const t = p.trend;
   const box = document.getElementById("history");
   if (!t.months.length) return fill(box, h("p", { class: "empty" }, "No scored months yet."));
+  const open = box.querySelector("details")?.open || null; // redrawn with the projection: the table stays open
   const path = (track) => t.paths.find((x) => x.track === track);
   const rows = t.months.map((m, i) => ({
     month: m,
@@ -413,7 +414,7 @@ function drawHistory(p, month, projection = null, projectionNote = null) {
       ],
       projection,
     }),
-    h("details", {}, h("summary", {}, "History as a table"),
+    h("details", { open }, h("summary", {}, "History as a table"),
       dataTable({
         caption: "Score history",
         csvName: `history-${p.id}.csv`,

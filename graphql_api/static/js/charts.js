@@ -48,8 +48,11 @@ export function lineChart({ labels, series, threshold, projection, title }) {
   const yMin = Math.min(0, ...values);
   const x = (i) => m.l + (all.length <= 1 ? (W - m.l - m.r) / 2 : (i * (W - m.l - m.r)) / (all.length - 1));
   const y = (v) => m.t + ((yMax - v) * (H - m.t - m.b)) / (yMax - yMin || 1);
-  const desc = series.map((se) => `${se.name}: ${se.values.map(fmt).join(", ")}`).join("; ");
-  const svg = frame(W, H, title, `${labels[0] || ""} to ${labels[labels.length - 1] || ""}. ${desc}`, "line");
+  const list = (xs) => xs.map((se) => `${se.name}: ${se.values.map(fmt).join(", ")}`).join("; ");
+  const projected = projection && projection.labels.length
+    ? ` Projected ${projection.labels[0]} to ${projection.labels[projection.labels.length - 1]} (dashed). ${list(projection.series)}`
+    : "";
+  const svg = frame(W, H, title, `${labels[0] || ""} to ${labels[labels.length - 1] || ""}. ${list(series)}.${projected}`, "line");
   const step = Math.max(10, Math.ceil((yMax - yMin) / 50) * 10);
   for (let v = Math.ceil(yMin / step) * step; v <= yMax; v += step) {
     svg.append(s("line", { x1: m.l, x2: W - m.r, y1: y(v), y2: y(v), class: "grid" }));
