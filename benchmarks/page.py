@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {r['n']} | {r['median_ms']} | {r['p90_ms']} | {r['max_ms']} |")
     month_shown = rows[MONTH_SHOWN]["median_ms"]
     verdict = "within" if month_shown <= TARGET_MS else "OVER"
-    first = rows[BEFORE]["median_ms"]
-    print(f"\nA partner's month, scorecard, customers and skilling: median {first} ms (target {TARGET_MS} ms).")
+    plain = rows[BEFORE]["median_ms"]
+    print(f"\nA partner's month, scorecard, customers and skilling: median {plain} ms (target {TARGET_MS} ms).")
     print(f"A partner's month with its explanations: median {month_shown} ms, {verdict} the {TARGET_MS} ms target.")
     if args.json:
         args.json.write_text(json.dumps({"partners": len(ids), "cache_mb": args.cache_mb, "rows": rows}, indent=2))
