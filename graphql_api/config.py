@@ -25,6 +25,9 @@ class ApiSettings:
     db_threads: bool | None = None
     # the response cache of each worker process, in MiB (0: no cache)
     cache_mb: float = 64
+    # read the data folder's latest months into the snapshot cache in a background thread at
+    # start, so the first what-if, projection or attribution does not pay for it
+    warm_snapshots: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> ApiSettings:
@@ -36,6 +39,7 @@ class ApiSettings:
             "data_dir": s.data_dir,
             "graphql_ide": s.graphql_ide,
             "cache_mb": s.api_cache_mb,
+            "warm_snapshots": s.api_warm,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from graphql_api.config import ApiSettings
 from graphql_api.db.request import connection_slots
 from graphql_api.db.versions import PgVersionReader
-from scoring import ingest
-from scoring.frames import CERTIFICATIONS_SCHEMA
+from scoring.frames import InputError
+from scoring.ingest.slices import SNAPSHOTS
 from scoring.rulebook import Rulebook, RulebookError, Rulebooks, load_rulebooks
 from storage.engines import get_read_engine
 
@@ -26,36 +26,35 @@ log = logging.getLogger("graphql_api")
 
 class CertificationsFile:
     """The data folder's certifications (persons are not stored in the database), read with
-    the pipeline's own validated reader and cached until the file changes."""
+    the pipeline's own validated reader and cached, split by partner, until the file changes
+    (in the snapshot cache the what-if, projection and attribution read through)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self._lock = threading.Lock()
-        self._stamp: tuple | None = None
-        self._frame: pl.DataFrame | None = None
-        self._by_partner: dict[str, pl.DataFrame] = {}
-
-    def _stamp_now(self) -> tuple:
-        stamps = []
-        for p in sorted(self.data_dir.glob("certifications.*")):
-            try:
-                st = p.stat()
-            except OSError:
-                continue
-            stamps.append((p.name, st.st_mtime_ns, st.st_size))
-        return tuple(stamps)
 
     def for_partner(self, partner_id: str) -> pl.DataFrame:
         """That partner's rows (CERTIFICATIONS_SCHEMA); raises the reader's InputError."""
-        with self._lock:
-            stamp = self._stamp_now()
-            if self._frame is None or stamp != self._stamp:
-                frame = ingest.read_certifications(self.data_dir)
-                self._frame, self._stamp = frame, stamp
-                self._by_partner = {
-                    key[0]: part for key, part in frame.partition_by("partner_id", as_dict=True).items()
-                }
-            return self._by_partner.get(partner_id, pl.DataFrame(schema=CERTIFICATIONS_SCHEMA))
+        return SNAPSHOTS.certifications(self.data_dir, partner_id)
+
+
+def warm_snapshots(data_dir: Path, rulebooks: Rulebooks) -> threading.Thread | None:
+    """Read the data folder's latest months into the snapshot cache in a daemon thread (None:
+    no data folder). A folder that cannot be read is logged; requests then report it."""
+    if not Path(data_dir).is_dir():
+        return None
+
+    def run() -> None:
+        try:
+            months = SNAPSHOTS.warm(data_dir, rulebooks=rulebooks)
+        except (InputError, OSError) as exc:
+            log.warning("snapshot warm-up stopped: %s", exc)
+            return
+        if months:
+            log.info("snapshot cache warm: %s..%s", f"{months[0]:%Y-%m}", f"{months[-1]:%Y-%m}")
+
+    thread = threading.Thread(target=run, name="pcs-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 class Services:
@@ -78,6 +77,7 @@ class Services:
         self.executor = ThreadPoolExecutor(max_workers=self.connection_slots + 1, thread_name_prefix="pcs-db")
         # PostgreSQL with the response cache: the data version's own connection
         self.versions = PgVersionReader(self.engine, self.executor) if pg and settings.cache_mb > 0 else None
+        self.warming = warm_snapshots(settings.data_dir, self.rulebooks) if settings.warm_snapshots else None
 
     @property
     def gate(self) -> asyncio.Semaphore:

@@ -29,6 +29,7 @@ ENV = {
     "start_month": "PCS_START_MONTH",
     "api_cache_mb": "PCS_API_CACHE_MB",
     "graphql_ide": "PCS_GRAPHQL_IDE",
+    "api_warm": "PCS_API_WARM",
 }
 _FALSE = ("0", "false", "no", "off")
 
@@ -41,6 +42,7 @@ class Settings:
     start_month: dt.date  # the first monthly partition
     api_cache_mb: float  # the API's response cache per worker process, MiB (0: off)
     graphql_ide: bool  # GraphiQL on GET /graphql
+    api_warm: bool = True  # each API worker reads the data folder's latest months into memory at start
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +66,7 @@ class Settings:
             start_month=parse_month(start, what=ENV["start_month"]) if start else DEFAULT_START_MONTH,
             api_cache_mb=cache_mb,
             graphql_ide=(read("graphql_ide") or "1").lower() not in _FALSE,
+            api_warm=(read("api_warm") or "1").lower() not in _FALSE,
         )
 
     def with_overrides(self, **values: object) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             ENV["start_month"]: format_month(self.start_month),
             ENV["api_cache_mb"]: repr(self.api_cache_mb),
             ENV["graphql_ide"]: "1" if self.graphql_ide else "0",
+            ENV["api_warm"]: "1" if self.api_warm else "0",
         }
         if self.admin_token:
             env[ENV["admin_token"]] = self.admin_token

@@ -26,7 +26,7 @@ from scoring.frames import (
     Snapshots,
 )
 from scoring.ingest import iter_snapshots  # the package does not import this module
-from scoring.ingest.files import ASSOCIATIONS, CERTIFICATIONS, MONTHS_DIR, USAGE, month_folder
+from scoring.ingest.files import ASSOCIATIONS, CERTIFICATIONS, MONTHS_DIR, USAGE, list_months, month_folder
 from scoring.ingest.tables import read_certifications
 from scoring.rulebook import Rulebooks
 
@@ -139,6 +139,16 @@ class SnapshotCache:
         with self._lock:
             self._months.clear()
             self._certs.clear()
+
+    def warm(self, data_dir: str | Path, *, rulebooks: Rulebooks | None = None) -> list[dt.date]:
+        """Read the folder's latest ``max_months`` months (those the requests of the latest
+        scored months read) and its certifications into the cache; the months read."""
+        root = Path(data_dir).resolve()
+        months = list_months(root)[-self.max_months :]
+        self._months_of(root, months, rulebooks)
+        if _stamp(root, (CERTIFICATIONS,)):
+            self.certifications(root, "")
+        return months
 
     def _months_of(self, root: Path, months: list[dt.date], rulebooks: Rulebooks | None) -> list[_Month]:
         """The cached months, reading (two at a time, as the pipeline does) those not cached or

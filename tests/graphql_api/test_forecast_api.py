@@ -9,10 +9,14 @@ from functools import cache
 import polars as pl
 import pytest
 
+from graphql_api.app import create_app
+from graphql_api.config import ApiSettings
 from scoring import calendar, forecast, ingest
+from scoring.ingest.slices import SNAPSHOTS
 from scoring.rulebook import load_rulebooks
 from scoring.scorecards import scorecards
 from scoring.service import score_months
+from tests.support.api_server import GraphQLClient, ServerThread
 from tests.support.builders import month
 from tests.support.paths import EXAMPLE_2026
 from tests.support.scorecards import SCORECARD, assert_fields_close
@@ -129,3 +133,25 @@ def test_status_gives_the_first_projected_lapse_month(api_2026, pid, at):
         assert want is None or month(want) > month(at)
     else:  # nothing to hold on to: lapsed in at+1 unless attaining in it
         assert want is None or want == f"{calendar.add_months(month(at), 1):%Y-%m}"
+
+
+def test_a_warm_server_answers_its_first_forecast_from_memory(api_2026):
+    """``warm_snapshots``: the server reads the folder's latest months at start, in a thread;
+    the first forecast then reads no file (the process's snapshot cache counts its reads)."""
+    SNAPSHOTS.clear()
+    before = SNAPSHOTS.reads
+    settings = ApiSettings(database_url=api_2026.db_url, admin_token="admin", data_dir=DATA, warm_snapshots=True)
+    app = create_app(settings)
+    with ServerThread(app) as server:
+        client = GraphQLClient(server.url, "admin")
+        try:
+            warming = app.state.graphql.services.warming  # started with the app
+            warming.join(timeout=120)
+            assert not warming.is_alive()
+            reads = SNAPSHOTS.reads
+            assert reads - before == len(ingest.list_months(DATA)[-SNAPSHOTS.max_months :])
+            cards = client.data(FORECAST, {"id": "P000001", "from": "2027-07", "months": 3})["partner"]["forecast"]
+            assert [c["month"] for c in cards] == ["2027-08", "2027-09", "2027-10"]
+            assert SNAPSHOTS.reads == reads
+        finally:
+            client.close()
