@@ -11,11 +11,12 @@ from orchestration.assets import score_months
 from orchestration.automation import JOB_NAME, SCHEDULES, SENSORS, score_job
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import SOURCES
+from orchestration.webhooks import webhook_events
 
 RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase()}
 
 defs = dg.Definitions(
-    assets=[*SOURCES, score_months],
+    assets=[*SOURCES, score_months, webhook_events],
     jobs=[score_job, parallel.score_months_parallel_job],
     schedules=SCHEDULES,
     sensors=SENSORS,

@@ -1,0 +1,136 @@
+"""Webhooks in Dagster: the ``webhook_events`` asset (a month's alert events, computed from its
+stored results and the month before's, written into the outbox) and the
+``webhook_delivery_sensor`` (delivers what is pending and due; on by default). Delivery is never
+part of a scoring run. Why an outbox: docs/architecture.md, "Webhooks"."""
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from sqlalchemy.engine import make_url
+
+from orchestration.delivery import deliver_due
+from orchestration.months import span
+from orchestration.partitions import BACKFILL_POLICY, MONTHLY, months_of_window
+from orchestration.resources import DataFolder, ResultsDatabase
+from orchestration.specs import DESIGNATIONS
+from scoring import events, ingest
+from scoring.calendar import add_months
+from scoring.rulebook import load_rulebooks
+from storage import results as store
+from storage import webhooks
+
+WEBHOOK_EVENTS = dg.AssetKey("webhook_events")
+POOL = "results_db"
+
+
+def projected_lapses(month: dt.date) -> pl.DataFrame | None:
+    """The projected lapse month of each partner from ``month`` (``events.LAPSE_SCHEMA``), for
+    ``qualification.at_risk``; None: no projection, no at_risk events. The projection
+    (scoring/forecast.py) is wired in here."""
+    return None
+
+
+def compute_month(
+    engine, *, month: dt.date, certifications: pl.DataFrame, rulebooks, lapses=projected_lapses
+) -> pl.DataFrame | None:
+    """The events of stored ``month`` (None: it is not scored)."""
+    before = add_months(month, -1)
+    designations = store.read_frame(engine, "designations", months=[before, month])
+    if designations.filter(pl.col("month") == month).is_empty():
+        return None
+    points = store.read_frame(engine, "metric_points", months=[before, month])
+    scored_before = not designations.filter(pl.col("month") == before).is_empty()
+    return events.month_events(
+        month=month,
+        designations=designations,
+        metric_points=points,
+        certifications=certifications,
+        rulebook=rulebooks.for_month(month),
+        designations_before=designations if scored_before else None,
+        metric_points_before=points if scored_before else None,
+        rulebook_before=rulebooks.for_month(before) if scored_before else None,
+        lapse=lapses(month),
+        lapse_before=lapses(before),
+    )
+
+
+@dg.asset(
+    key=WEBHOOK_EVENTS,
+    deps=[DESIGNATIONS],
+    partitions_def=MONTHLY,
+    backfill_policy=BACKFILL_POLICY,
+    pool=POOL,
+    group_name="alerts",
+    kinds={"polars", "sql"},
+    description=(
+        "The month's alert events (month.scored, designation.gained/lost, metric.below_minimum, "
+        "certification.expiring, qualification.at_risk), from its stored results and the month "
+        "before's, written into the outbox (table `webhook_event`) with a delivery for each "
+        "subscription that exists now. Events already there are not added again. "
+        "The webhook_delivery_sensor sends them."
+    ),
+    metadata={"dagster/table_name": "webhook_event"},
+)
+def webhook_events(
+    context: dg.AssetExecutionContext, data_folder: DataFolder, results_db: ResultsDatabase
+) -> dg.MaterializeResult:
+    months = months_of_window(context.partition_time_window)
+    engine = results_db.engine()
+    certifications = ingest.read_certifications(data_folder.resolved())
+    rulebooks = load_rulebooks()
+    computed: Counter = Counter()
+    new: Counter = Counter()
+    deliveries = 0
+    skipped = []
+    for month in months:
+        frame = compute_month(engine, month=month, certifications=certifications, rulebooks=rulebooks)
+        if frame is None:
+            skipped.append(month)
+            context.log.warning(f"{month:%Y-%m} is not scored: no events")
+            continue
+        computed.update(dict(frame.group_by("type").len().rows()))
+        recorded = webhooks.record_events(engine, events=frame)
+        new.update(recorded.by_type)
+        deliveries += recorded.deliveries
+        context.log.info(
+            f"{month:%Y-%m}: {frame.height} events, {recorded.events} new, {recorded.deliveries} deliveries"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "months": span(months),
+            "not scored": span(skipped) if skipped else "none",
+            "events": sum(computed.values()),
+            "new events": sum(new.values()),
+            "deliveries created": deliveries,
+            **{f"events ({t})": computed.get(t, 0) for t in events.EVENT_TYPES},
+            **{f"new events ({t})": new.get(t, 0) for t in events.EVENT_TYPES},
+        }
+    )
+
+
+def _no_database(url: str) -> bool:
+    """A SQLite results file that does not exist yet (the sensor does not create it)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return False
+    return not Path(parsed.database).exists()
+
+
+@dg.sensor(
+    name="webhook_delivery_sensor",
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Delivers the webhook events that are pending and due (pcs webhook deliver does the same "
+        "once). Starts no run: a failing receiver never touches scoring."
+    ),
+)
+def webhook_delivery_sensor(context: dg.SensorEvaluationContext, results_db: ResultsDatabase):
+    if _no_database(results_db.resolved_url()):
+        return dg.SkipReason("no results database yet")
+    outcome = deliver_due(results_db.engine(), rounds=4)
+    context.log.info(f"webhooks: {outcome}")
+    return dg.SkipReason(f"webhooks: {outcome}")
