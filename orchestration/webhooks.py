@@ -4,6 +4,7 @@ stored results and the month before's, written into the outbox) and the
 part of a scoring run. Why an outbox: docs/architecture.md, "Webhooks"."""
 
 import datetime as dt
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -57,24 +58,7 @@ def compute_month(
     )
 
 
-@dg.asset(
-    key=WEBHOOK_EVENTS,
-    deps=[DESIGNATIONS],
-    partitions_def=MONTHLY,
-    backfill_policy=BACKFILL_POLICY,
-    pool=POOL,
-    group_name="alerts",
-    kinds={"polars", "sql"},
-    description=(
-        "The month's alert events (month.scored, designation.gained/lost, metric.below_minimum, "
-        "certification.expiring, qualification.at_risk), from its stored results and the month "
-        "before's, written into the outbox (table `webhook_event`) with a delivery for each "
-        "subscription that exists now. Events already there are not added again. "
-        "The webhook_delivery_sensor sends them."
-    ),
-    metadata={"dagster/table_name": "webhook_event"},
-)
-def webhook_events(
+def _webhook_events(
     context: dg.AssetExecutionContext, data_folder: DataFolder, results_db: ResultsDatabase
 ) -> dg.MaterializeResult:
     months = months_of_window(context.partition_time_window)
@@ -109,6 +93,27 @@ def webhook_events(
             **{f"new events ({t})": new.get(t, 0) for t in events.EVENT_TYPES},
         }
     )
+
+
+with warnings.catch_warnings():  # backfill_policy is a beta parameter of @asset
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    webhook_events = dg.asset(
+        key=WEBHOOK_EVENTS,
+        deps=[DESIGNATIONS],
+        partitions_def=MONTHLY,
+        backfill_policy=BACKFILL_POLICY,
+        pool=POOL,
+        group_name="alerts",
+        kinds={"polars", "sql"},
+        description=(
+            "The month's alert events (month.scored, designation.gained/lost, metric.below_minimum, "
+            "certification.expiring, qualification.at_risk), from its stored results and the month "
+            "before's, written into the outbox (table `webhook_event`) with a delivery for each "
+            "subscription that exists now. Events already there are not added again. "
+            "The webhook_delivery_sensor sends them."
+        ),
+        metadata={"dagster/table_name": "webhook_event"},
+    )(_webhook_events)
 
 
 def _no_database(url: str) -> bool:
