@@ -6,6 +6,7 @@ part of a scoring run. Why an outbox: docs/architecture.md, "Webhooks"."""
 import datetime as dt
 import warnings
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
@@ -58,41 +59,55 @@ def compute_month(
     )
 
 
+@dataclass
+class Queued:
+    """What ``queue_events`` did over a range of months."""
+
+    computed: Counter = field(default_factory=Counter)  # events per type
+    new: Counter = field(default_factory=Counter)  # of which new in the outbox
+    deliveries: int = 0
+    not_scored: list[dt.date] = field(default_factory=list)
+
+    def metadata(self, months: list[dt.date]) -> dict:
+        """The ``webhook_events`` materialization metadata: events by type, new and in all."""
+        return {
+            "months": span(months),
+            "not scored": span(self.not_scored) if self.not_scored else "none",
+            "events": sum(self.computed.values()),
+            "new events": sum(self.new.values()),
+            "deliveries created": self.deliveries,
+            **{f"events ({t})": self.computed.get(t, 0) for t in events.EVENT_TYPES},
+            **{f"new events ({t})": self.new.get(t, 0) for t in events.EVENT_TYPES},
+        }
+
+
+def queue_events(engine, *, months: list[dt.date], directory: Path, log) -> Queued:
+    """Compute the events of stored ``months`` (in order) and put them into the outbox, with a
+    delivery for each subscription that exists now and wants them (``webhooks.record_events``:
+    events already there are not added again)."""
+    certifications = ingest.read_certifications(directory)
+    rulebooks = load_rulebooks()
+    queued = Queued()
+    for month in sorted(months):
+        frame = compute_month(engine, month=month, certifications=certifications, rulebooks=rulebooks)
+        if frame is None:
+            queued.not_scored.append(month)
+            log.warning(f"{month:%Y-%m} is not scored: no events")
+            continue
+        queued.computed.update(dict(frame.group_by("type").len().rows()))
+        recorded = webhooks.record_events(engine, events=frame)
+        queued.new.update(recorded.by_type)
+        queued.deliveries += recorded.deliveries
+        log.info(f"{month:%Y-%m}: {frame.height} events, {recorded.events} new, {recorded.deliveries} deliveries")
+    return queued
+
+
 def _webhook_events(
     context: dg.AssetExecutionContext, data_folder: DataFolder, results_db: ResultsDatabase
 ) -> dg.MaterializeResult:
     months = months_of_window(context.partition_time_window)
-    engine = results_db.engine()
-    certifications = ingest.read_certifications(data_folder.resolved())
-    rulebooks = load_rulebooks()
-    computed: Counter = Counter()
-    new: Counter = Counter()
-    deliveries = 0
-    skipped = []
-    for month in months:
-        frame = compute_month(engine, month=month, certifications=certifications, rulebooks=rulebooks)
-        if frame is None:
-            skipped.append(month)
-            context.log.warning(f"{month:%Y-%m} is not scored: no events")
-            continue
-        computed.update(dict(frame.group_by("type").len().rows()))
-        recorded = webhooks.record_events(engine, events=frame)
-        new.update(recorded.by_type)
-        deliveries += recorded.deliveries
-        context.log.info(
-            f"{month:%Y-%m}: {frame.height} events, {recorded.events} new, {recorded.deliveries} deliveries"
-        )
-    return dg.MaterializeResult(
-        metadata={
-            "months": span(months),
-            "not scored": span(skipped) if skipped else "none",
-            "events": sum(computed.values()),
-            "new events": sum(new.values()),
-            "deliveries created": deliveries,
-            **{f"events ({t})": computed.get(t, 0) for t in events.EVENT_TYPES},
-            **{f"new events ({t})": new.get(t, 0) for t in events.EVENT_TYPES},
-        }
-    )
+    queued = queue_events(results_db.engine(), months=months, directory=data_folder.resolved(), log=context.log)
+    return dg.MaterializeResult(metadata=queued.metadata(months))
 
 
 with warnings.catch_warnings():  # backfill_policy is a beta parameter of @asset

@@ -145,7 +145,7 @@ def test_a_failing_receiver_never_fails_or_blocks_scoring(db_url):
         W.add_subscription(engine, url=f"http://127.0.0.1:{free_port()}/refused", secret="s")  # nobody listens
         assert score(db_url, MONTHS[:2]).success
         t = soon()
-        for attempt in range(W.MAX_ATTEMPTS):
+        for _ in range(W.MAX_ATTEMPTS):
             deliver_due(engine, now=t)
             t += W.MAX_RETRY
         failed = W.list_deliveries(engine, status=W.FAILED)

@@ -110,7 +110,7 @@ def test_events_go_in_once_and_reach_the_subscriptions_that_want_them(engine):
 
     first = W.record_events(engine, events=EVENTS, now=T0)
     assert (first.events, first.deliveries) == (4, 4 + 2 + 1)
-    assert first.by_type == {t: 1 for t in EVENTS["type"]}
+    assert first.by_type == dict.fromkeys(EVENTS["type"], 1)
     assert deliveries(engine) == sorted(
         [(t, admin, "pending") for t in EVENTS["type"]]
         + [(E.DESIGNATION_GAINED, p1, "pending"), (E.METRIC_BELOW_MINIMUM, p1, "pending")]
