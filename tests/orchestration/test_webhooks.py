@@ -14,7 +14,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from orchestration import definitions
+from orchestration import definitions, parallel
 from orchestration import partitions as P
 from orchestration import webhooks as OW
 from orchestration.delivery import deliver_due
@@ -190,3 +190,27 @@ def test_the_scoring_job_runs_the_events_asset_after_the_results():
     assert OW.webhook_events.op.pool == "results_db"
     deps = definitions.defs.resolve_asset_graph().get(OW.WEBHOOK_EVENTS).parent_keys
     assert deps == {dg.AssetKey("designations")}
+
+
+def test_the_parallel_job_queues_the_same_events(db_url, tmp_path):
+    """``pcs backfill --parallel`` (``score_months_parallel_job``) queues what the asset job does."""
+    engine = get_engine(db_url)
+    with receiver() as rx:
+        W.add_subscription(engine, url=rx.at("/admin"), secret="s")
+        assert score(db_url).success
+        want = W.read_events(engine)
+        # a fresh database through the parallel job (in-process executor, as test_idempotence runs it)
+        other = f"sqlite:///{tmp_path / 'parallel.sqlite'}"
+        job = definitions.defs.resolve_job_def(parallel.JOB_NAME)
+        config = parallel.run_config(first=MONTHS[0], last=MONTHS[-1], data=str(EXAMPLE), database=other)
+        config.pop("execution", None)
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
+        assert result.success
+        materialized = {
+            e.partition for e in result.get_asset_materialization_events() if e.asset_key == OW.WEBHOOK_EVENTS
+        }
+        assert materialized == {P.partition_key(m) for m in MONTHS}
+        got = W.read_events(get_engine(other))
+        assert got.drop("data").equals(want.drop("data"))
+        assert got["data"].to_list() == want["data"].to_list()
