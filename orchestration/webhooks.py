@@ -28,15 +28,19 @@ WEBHOOK_EVENTS = dg.AssetKey("webhook_events")
 POOL = "results_db"
 
 
-def projected_lapses(month: dt.date) -> pl.DataFrame | None:
-    """The projected lapse month of each partner from ``month`` (``events.LAPSE_SCHEMA``), for
-    ``qualification.at_risk``; None: no projection, no at_risk events. The projection
-    (scoring/forecast.py) is wired in here."""
+def projected_lapses(
+    engine, *, month: dt.date, directory: Path, certifications: pl.DataFrame, rulebooks
+) -> pl.DataFrame | None:
+    """Each scored partner's projected lapse month from ``month`` (``events.LAPSE_SCHEMA``: the
+    first projected month whose six-month window holds no attained month, null if none), for
+    ``qualification.at_risk``; None: no projection, so no at_risk events. The projection
+    (``scoring/forecast.py``, projecting from ``month``'s snapshot in ``directory`` and the
+    stored results) is not wired in yet."""
     return None
 
 
 def compute_month(
-    engine, *, month: dt.date, certifications: pl.DataFrame, rulebooks, lapses=projected_lapses
+    engine, *, month: dt.date, directory: Path, certifications: pl.DataFrame, rulebooks
 ) -> pl.DataFrame | None:
     """The events of stored ``month`` (None: it is not scored)."""
     before = add_months(month, -1)
@@ -45,6 +49,7 @@ def compute_month(
         return None
     points = store.read_frame(engine, "metric_points", months=[before, month])
     scored_before = not designations.filter(pl.col("month") == before).is_empty()
+    inputs = {"directory": directory, "certifications": certifications, "rulebooks": rulebooks}
     return events.month_events(
         month=month,
         designations=designations,
@@ -54,8 +59,8 @@ def compute_month(
         designations_before=designations if scored_before else None,
         metric_points_before=points if scored_before else None,
         rulebook_before=rulebooks.for_month(before) if scored_before else None,
-        lapse=lapses(month),
-        lapse_before=lapses(before),
+        lapse=projected_lapses(engine, month=month, **inputs),
+        lapse_before=projected_lapses(engine, month=before, **inputs) if scored_before else None,
     )
 
 
@@ -89,7 +94,9 @@ def queue_events(engine, *, months: list[dt.date], directory: Path, log) -> Queu
     rulebooks = load_rulebooks()
     queued = Queued()
     for month in sorted(months):
-        frame = compute_month(engine, month=month, certifications=certifications, rulebooks=rulebooks)
+        frame = compute_month(
+            engine, month=month, directory=directory, certifications=certifications, rulebooks=rulebooks
+        )
         if frame is None:
             queued.not_scored.append(month)
             log.warning(f"{month:%Y-%m} is not scored: no events")

@@ -214,3 +214,20 @@ def test_the_parallel_job_queues_the_same_events(db_url, tmp_path):
         got = W.read_events(get_engine(other))
         assert got.drop("data").equals(want.drop("data"))
         assert got["data"].to_list() == want["data"].to_list()
+
+
+def test_projected_lapses_become_at_risk_events(db_url, monkeypatch):
+    """Where the projection is wired in: ``orchestration.webhooks.projected_lapses``."""
+    feb, mar = MONTHS[:2]
+
+    def lapses(engine, *, month, directory, certifications, rulebooks):
+        assert directory == EXAMPLE and not certifications.is_empty()
+        at = {mar: dt.date(2024, 9, 1)}.get(month)  # from March: lapses in September (M + 6)
+        return pl.DataFrame({"partner_id": [PARTNER], "lapse_month": [at]}, schema=E.LAPSE_SCHEMA)
+
+    monkeypatch.setattr(OW, "projected_lapses", lapses)
+    assert score(db_url, [feb, mar]).success
+    outbox = W.read_events(get_engine(db_url))
+    at_risk = outbox.filter(pl.col("type") == E.QUALIFICATION_AT_RISK)
+    assert at_risk.select("month", "partner_id", "subject").rows() == [(mar, PARTNER, "2024-09")]
+    assert json.loads(at_risk["data"][0]) == {"lapseMonth": "2024-09", "previousLapseMonth": None, "monthsLeft": 6}
