@@ -84,7 +84,9 @@ def main() -> None:
                 webhooks.add_subscription(engine, url=hook, secret="s", partner_id=pid, allow_unknown=True)
             t0 = time.perf_counter()
             rec = webhooks.record_events(engine, events=frame)
-            print(f"record_events: {rec.events} events, {rec.deliveries} deliveries in {time.perf_counter() - t0:.2f} s")
+            print(
+                f"record_events: {rec.events} events, {rec.deliveries} deliveries in {time.perf_counter() - t0:.2f} s"
+            )
             t0 = time.perf_counter()
             again = webhooks.record_events(engine, events=frame)
             print(f"record_events again (rescored month): {again.events} new in {time.perf_counter() - t0:.2f} s")
