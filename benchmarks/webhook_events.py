@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import tempfile
 import threading
 import time
@@ -19,14 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from orchestration.delivery import deliver_due  # noqa: E402
-from scoring import events, ingest, service  # noqa: E402
-from scoring.calendar import add_months, parse_month  # noqa: E402
-from scoring.rulebook import load_rulebooks  # noqa: E402
-from storage import migrate, webhooks  # noqa: E402
-from storage.engines import get_engine  # noqa: E402
+from orchestration.delivery import deliver_due
+from scoring import events, ingest, service
+from scoring.calendar import add_months, parse_month
+from scoring.rulebook import load_rulebooks
+from storage import migrate, webhooks
+from storage.engines import get_engine
 
 
 class _Ok(BaseHTTPRequestHandler):
