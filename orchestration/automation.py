@@ -12,7 +12,7 @@ from orchestration.months import chunks, span
 from orchestration.partitions import partition_key, partition_months, run_target
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import CERTIFICATIONS
-from orchestration.webhooks import webhook_delivery_sensor, webhook_events
+from orchestration.webhooks import webhook_events
 from scoring import ingest
 from scoring.calendar import add_months, parse_month
 from storage import results as store
@@ -161,4 +161,4 @@ def certifications_sensor(context: dg.SensorEvaluationContext, data_folder: Data
 
 
 SCHEDULES = [monthly_schedule]
-SENSORS = [new_month_sensor, certifications_sensor, webhook_delivery_sensor]
+SENSORS = [new_month_sensor, certifications_sensor]
