@@ -1,10 +1,12 @@
 """Webhook events at scale: prints how long a month's events take to compute (scoring.events),
 to put into the outbox with their deliveries (storage.webhooks.record_events, SQLite), to put in
-again (a rescored month: nothing new), and to deliver to a local receiver (orchestration.delivery).
+again (a rescored month: nothing new), and to deliver to a local receiver (orchestration.delivery); and what the ``webhook_events`` asset does per month: read the two
+months from the database and compute (``orchestration.webhooks.compute_month``).
 
     uv run --frozen python benchmarks/webhook_events.py --data /tmp/bench20k --month 2024-06
 
-The month and the one before are scored from the data folder first (not timed)."""
+The month and the one before are scored from the data folder first and written to a temporary
+SQLite file (not timed)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,12 @@ from pathlib import Path
 import polars as pl
 
 from orchestration.delivery import deliver_due
+from orchestration.webhooks import compute_month
 from scoring import events, ingest, service
 from scoring.calendar import add_months, parse_month
 from scoring.rulebook import load_rulebooks
 from storage import migrate, webhooks
+from storage import results as store
 from storage.engines import get_engine
 
 
@@ -47,7 +51,8 @@ def main() -> None:
     books = load_rulebooks()
 
     t0 = time.perf_counter()
-    result = service.score_months([before, month], directory=args.data).result
+    scored = service.score_months([before, month], directory=args.data)
+    result = scored.result
     certs = ingest.read_certifications(args.data)
     print(f"scored {before:%Y-%m}..{month:%Y-%m} (not timed): {time.perf_counter() - t0:.1f} s")
     partners = result.designations.filter(pl.col("month") == month).height
@@ -79,6 +84,14 @@ def main() -> None:
             webhooks.add_subscription(engine, url=hook, secret="s")  # admin: every event
             for pid in frame["partner_id"].drop_nulls().unique().sort().head(100):
                 webhooks.add_subscription(engine, url=hook, secret="s", partner_id=pid, allow_unknown=True)
+            store.write_results(engine, months=[before, month], frames=result.frames(), partners=scored.partners)
+            t0 = time.perf_counter()
+            stored = compute_month(
+                engine, month=month, directory=Path(args.data), certifications=certs, rulebooks=books
+            )
+            s = time.perf_counter() - t0
+            assert stored is not None and stored.equals(frame)
+            print(f"compute_month (read M-1 and M from the database, compute): {stored.height} events in {s:.2f} s")
             t0 = time.perf_counter()
             rec = webhooks.record_events(engine, events=frame)
             print(
