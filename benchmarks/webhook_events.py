@@ -1,7 +1,8 @@
 """Webhook events at scale: prints how long a month's events take to compute (scoring.events),
-to put into the outbox with their deliveries (storage.webhooks.record_events, SQLite), to put in
-again (a rescored month: nothing new), and to deliver to a local receiver (orchestration.delivery); and what the ``webhook_events`` asset does per month: read the two
-months from the database and compute (``orchestration.webhooks.compute_month``).
+what the ``webhook_events`` asset does per month (read M-1 and M from the database and compute:
+``orchestration.webhooks.compute_month``), putting them into the outbox with their deliveries
+(``storage.webhooks.record_events``, SQLite), putting them in again (a rescored month: nothing
+new), and delivering to a local receiver (``orchestration.delivery``).
 
     uv run --frozen python benchmarks/webhook_events.py --data /tmp/bench20k --month 2024-06
 
