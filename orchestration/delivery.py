@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -65,31 +66,49 @@ def deliver_due(
     client: httpx.Client | None = None,
     limit: int = 500,
     rounds: int | None = None,
+    budget_s: float | None = None,
 ) -> Outcome:
     """Attempt every pending delivery due at ``now`` (default: the current time), ``limit`` per
-    round, until none is due (or ``rounds`` rounds). A 2xx answer delivers; anything else (other
-    status, timeout, refused connection) schedules a retry (``webhooks.backoff``) or, after
-    ``webhooks.MAX_ATTEMPTS``, fails the delivery. Never raises for a receiver's fault."""
+    round, until none is due (or ``rounds`` rounds, or ``budget_s`` seconds). A 2xx answer
+    delivers; anything else (other status, timeout, refused connection) schedules a retry
+    (``webhooks.backoff``) or, after ``webhooks.MAX_ATTEMPTS``, fails the delivery. A URL that
+    did not answer (timeout, refused) is not tried again in this call: its other claimed
+    deliveries wait for their lease to end (``webhooks.LEASE``), as do those left when the
+    budget runs out. Never raises for a receiver's fault."""
     outcome = Outcome()
     own = client is None
     client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
+    start = time.monotonic()
+    down: set[str] = set()
+
+    def out_of_time() -> bool:
+        return budget_s is not None and time.monotonic() - start >= budget_s
+
     try:
         done = 0
-        while rounds is None or done < rounds:
+        while (rounds is None or done < rounds) and not out_of_time():
             done += 1
-            at = now or dt.datetime.now(dt.UTC)
-            batch = webhooks.claim_due(engine, now=at, limit=limit)
+            batch = webhooks.claim_due(engine, now=now or dt.datetime.now(dt.UTC), limit=limit)
+            batch = [d for d in batch if d.url not in down]
             if not batch:
                 break
             for due in batch:
-                outcome.statuses[_attempt(engine, client, due, now)] += 1
+                if due.url in down:
+                    continue
+                if out_of_time():
+                    break
+                status, answered = _attempt(engine, client, due, now)
+                outcome.statuses[status] += 1
+                if not answered:
+                    down.add(due.url)
     finally:
         if own:
             client.close()
     return outcome
 
 
-def _attempt(engine: Engine, client: httpx.Client, due: webhooks.Due, now: dt.datetime | None) -> str:
+def _attempt(engine: Engine, client: httpx.Client, due: webhooks.Due, now: dt.datetime | None) -> tuple[str, bool]:
+    """One POST and its outcome recorded: (the delivery's new status, whether the URL answered)."""
     at = now or dt.datetime.now(dt.UTC)
     body, headers = request_of(due, at)
     code: int | None = None
@@ -108,4 +127,4 @@ def _attempt(engine: Engine, client: httpx.Client, due: webhooks.Due, now: dt.da
     )
     if not ok:
         LOGGER.warning("webhook delivery %s of event %s to %s: %s (%s)", due.id, due.event_id, due.url, error, status)
-    return status
+    return status, code is not None

@@ -26,6 +26,8 @@ from storage import webhooks
 
 WEBHOOK_EVENTS = dg.AssetKey("webhook_events")
 POOL = "results_db"
+SENSOR_BUDGET_S = 40.0
+"""A sensor tick stops sending after this long (Dagster gives a sensor evaluation 60 s)."""
 
 
 def projected_lapses(
@@ -158,6 +160,6 @@ def _no_database(url: str) -> bool:
 def webhook_delivery_sensor(context: dg.SensorEvaluationContext, results_db: ResultsDatabase):
     if _no_database(results_db.resolved_url()):
         return dg.SkipReason("no results database yet")
-    outcome = deliver_due(results_db.engine(), rounds=4)
+    outcome = deliver_due(results_db.engine(), limit=100, budget_s=SENSOR_BUDGET_S)
     context.log.info(f"webhooks: {outcome}")
     return dg.SkipReason(f"webhooks: {outcome}")

@@ -145,7 +145,9 @@ def test_a_failing_receiver_never_fails_or_blocks_scoring(db_url):
         W.add_subscription(engine, url=f"http://127.0.0.1:{free_port()}/refused", secret="s")  # nobody listens
         assert score(db_url, MONTHS[:2]).success
         t = soon()
-        for _ in range(W.MAX_ATTEMPTS):
+        for _ in range(500):  # a URL that does not answer gets one attempt per call
+            if not W.list_deliveries(engine, status=W.PENDING):
+                break
             deliver_due(engine, now=t)
             t += W.MAX_RETRY
         failed = W.list_deliveries(engine, status=W.FAILED)
@@ -231,3 +233,22 @@ def test_projected_lapses_become_at_risk_events(db_url, monkeypatch):
     at_risk = outbox.filter(pl.col("type") == E.QUALIFICATION_AT_RISK)
     assert at_risk.select("month", "partner_id", "subject").rows() == [(mar, PARTNER, "2024-09")]
     assert json.loads(at_risk["data"][0]) == {"lapseMonth": "2024-09", "previousLapseMonth": None, "monthsLeft": 6}
+
+
+def test_a_silent_url_is_tried_once_per_call_and_holds_back_no_other(db_url):
+    engine = get_engine(db_url)
+    with receiver() as rx:
+        W.add_subscription(engine, url=f"http://127.0.0.1:{free_port()}/refused", secret="s")
+        W.add_subscription(engine, url=rx.at("/up"), secret="s")
+        assert score(db_url, MONTHS[:1]).success
+        per_subscription = len(W.list_deliveries(engine)) // 2
+        assert per_subscription > 1
+        t = soon()
+        assert deliver_due(engine, now=t, budget_s=0).attempted == 0  # no time: nothing sent
+        outcome = deliver_due(engine, now=t)
+        assert outcome.statuses == {W.DELIVERED: per_subscription, W.PENDING: 1}
+        assert len(rx.to("/up")) == per_subscription
+        # the refused URL's other deliveries were claimed and wait for the lease, unattempted
+        refused = [d for d in W.list_deliveries(engine) if d.status == W.PENDING]
+        assert sorted(d.attempts for d in refused) == [0] * (per_subscription - 1) + [1]
+        assert deliver_due(engine, now=t + W.LEASE).statuses == {W.PENDING: 1}
