@@ -16,7 +16,7 @@ import polars as pl
 
 from scoring import calendar
 from scoring.metrics.certifications import counts_at
-from scoring.names import canonical
+from scoring.names import canonical, fold
 from scoring.rulebook import Rulebook
 
 MONTH_SCORED = "month.scored"
@@ -247,8 +247,12 @@ def _expiring_at(leveled: pl.DataFrame, month: dt.date, days: int) -> pl.DataFra
         & (pl.col("counts_through") >= end)
         & (pl.col("counts_through") <= horizon)
     )
+    counting = leveled.filter(counts_at(end))
+    # held again (renewed, or under an alias) beyond the window: it does not stop counting
+    lasting = counting.filter(~(expires | through)).select("partner_id", "person_id", "canonical").unique()
     return (
-        leveled.filter(counts_at(end) & (expires | through))
+        counting.filter(expires | through)
+        .join(lasting, on=["partner_id", "person_id", "canonical"], how="anti")
         .with_columns(
             pl.min_horizontal(
                 pl.when(expires).then(pl.col("expires_on")),
@@ -264,8 +268,12 @@ def _expiring_at(leveled: pl.DataFrame, month: dt.date, days: int) -> pl.DataFra
 
 
 def _leveled(certifications: pl.DataFrame, book: Rulebook) -> pl.DataFrame:
+    """The certifications the book levels, with their level, counts-through date and canonical name."""
     deadlines = {name: d.isoformat() for name, d in book.certification_deadlines.items()}
+    names = {fold(c): c for c in (*book.intermediate_certifications, *book.advanced_certifications)}
+    names |= {fold(alias): c for alias, c in book.certification_aliases.items()}
     return certifications.with_columns(
+        canonical("certification", certifications, names).alias("canonical"),
         canonical("certification", certifications, book.certification_levels).alias("level"),
         canonical("certification", certifications, deadlines).str.to_date("%Y-%m-%d").alias("counts_through"),
     ).filter(pl.col("level").is_not_null())
@@ -280,8 +288,9 @@ def expiring_certifications(
     days: int = EXPIRING_DAYS,
 ) -> pl.DataFrame:
     """``certification.expiring``: a certification of a scored partner counts at the month's end
-    and stops counting within ``days`` (it expires, or its counts-through date comes), and it
-    was not so at the end of the month before: each is announced once, when it enters the window."""
+    and stops counting within ``days`` (it expires, or its counts-through date comes, and the
+    person holds it under no other row that counts beyond the window), and it was not so at the
+    end of the month before: each is announced once, when it enters the window."""
     scored = now.select("partner_id")
     certs = certifications.join(scored, on="partner_id", how="semi")
     keys = ["partner_id", "person_id", "certification"]

@@ -206,6 +206,18 @@ def test_only_counted_certifications_of_scored_partners_expire():
     assert of(got, E.CERTIFICATION_EXPIRING) == [("P1", f"X4/{ADVANCED.upper()}/2024-09-01")]
 
 
+def test_a_renewed_certification_does_not_stop_counting():
+    now = designations(JUN, ("P1", True, "SMB", 80.0))
+    soon, later = dt.date(2024, 9, 1), dt.date(2025, 9, 1)
+    renewed = certs(
+        ("P1", "X1", ADVANCED, dt.date(2021, 9, 1), soon),
+        ("P1", "X1", ADVANCED.lower(), dt.date(2024, 6, 1), later),  # renewed, written otherwise
+        ("P1", "X2", ADVANCED, dt.date(2021, 9, 1), soon),
+        ("P1", "X2", ADVANCED, dt.date(2024, 7, 1), later),  # renewed after the month's end: not yet
+    )
+    assert of(run(now=now, certifications=renewed), E.CERTIFICATION_EXPIRING) == [("P1", f"X2/{ADVANCED}/{soon}")]
+
+
 def test_a_counts_through_date_within_90_days_announces_the_certification():
     # 2026-09 version: Microsoft 365 Fundamentals counts through 2027-03-31
     name = "Microsoft 365 Fundamentals"
