@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test` (which runs `make lint` first).
 UV ?= uv
 
-.PHONY: install demo lint test
+.PHONY: install browser demo lint test
 
 install:
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -14,7 +14,14 @@ lint: install
 	$(UV) run --frozen lint-imports
 	$(UV) run --frozen mypy
 
-test: lint
+# Debian's Chromium for the scorecard page's browser tests (installed when missing and we are root;
+# without it those tests are skipped, with the reason)
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } \
+		|| echo "warning: /usr/bin/chromium is missing: the page's browser tests will be skipped"
+
+test: lint browser
 	$(UV) run --frozen pytest -q -n 2
 
 demo: install

@@ -1,5 +1,6 @@
-"""The ASGI app: ``create_app(settings)`` -> Starlette app serving ``/graphql`` (GraphiQL on GET)
-and ``/healthz``. ``PcsGraphQL`` adds bearer tokens, one database snapshot per request and the
+"""The ASGI app: ``create_app(settings)`` -> Starlette app serving ``/graphql`` (GraphiQL on GET,
+its scripts served from ``/static/vendor``), ``/healthz``, and the partners' scorecard page at ``/``
+(``graphql_api/static``). ``PcsGraphQL`` adds bearer tokens, one database snapshot per request and the
 response cache to Strawberry's view (why it overrides ``__call__``/``run``: docs/architecture.md,
 "A request"). ``pcs serve`` runs ``create_served_app`` under uvicorn."""
 
@@ -8,13 +9,15 @@ from __future__ import annotations
 import gc
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
@@ -49,6 +52,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _UNCACHEABLE = "pcs.uncacheable"  # scope key set when an answer has errors
 
 
+STATIC_DIR = Path(__file__).parent / "static"  # the scorecard page, our GraphiQL page and the vendored assets
 MAX_BODY_BYTES = 1 << 20  # a document of max_tokens tokens and its variables fit many times over
 
 
@@ -206,6 +210,12 @@ class PcsGraphQL(GraphQL):
 
     # ---- Strawberry hooks --------------------------------------------------------------------
 
+    @property
+    def graphql_ide_html(self) -> str:
+        """Our GraphiQL page: Strawberry's loads its scripts from a public CDN; ours loads the
+        vendored copies from ``/static/vendor`` (works with no internet access)."""
+        return (STATIC_DIR / "graphiql.html").read_text(encoding="utf-8")
+
     def decode_json(self, data: str | bytes) -> object:
         """A request body (or GET ``variables``) must be JSON text of an object (a list is a batch,
         refused by Strawberry): anything else is a 400, not a 500."""
@@ -257,12 +267,33 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
+async def scorecard_page(request: Request) -> Response:
+    """The partners' scorecard page (it asks for a token itself; the page holds no data)."""
+    return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
+
+
+# the page and its scripts come from this server only; the API is fetched from the same origin
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
+
+
 def create_app(settings: ApiSettings | None = None) -> Starlette:
     settings = settings or ApiSettings.from_env()
     if not settings.admin_token:
         log.warning("PCS_ADMIN_TOKEN is not set: only partner tokens can read the API")
     graphql = PcsGraphQL(settings)
-    app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)])
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/healthz", healthz),
+        Route("/", scorecard_page, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(routes=routes)
     app.state.graphql = graphql
     return app
 

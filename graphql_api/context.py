@@ -19,7 +19,8 @@ class Budget:
     def __init__(self, scorecards: int, customers: int, rescorings: int = 99) -> None:
         self.scorecards = scorecards
         self.customers = customers
-        # what-if scorings: a simulation costs 1, an at-risk search 50 (so one search and 49 simulations at most)
+        # what-if scorings: a simulation costs 1, an at-risk search 50 (so one search and 49 simulations at most),
+        # a forecast or a projected lapse month 1
         self.rescorings = rescorings
 
     def _charge(self, kind: str, n: int, what: str) -> None:
@@ -30,7 +31,9 @@ class Budget:
 
     def charge_rescorings(self, n: int) -> None:
         self._charge(
-            "rescorings", n, "run too many what-if scorings (simulate, warnings of an attaining month). Ask for fewer."
+            "rescorings",
+            n,
+            "run too many what-if scorings (simulate, warnings of an attaining month, forecasts). Ask for fewer.",
         )
 
     def charge_scorecards(self, n: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 
@@ -32,11 +33,14 @@ from scoring.ranking import designations, path_scores, path_totals
 from scoring.rulebook import Rulebook, Rulebooks
 
 __all__ = [
+    "MonthExplained",
     "MonthInputs",
     "ScoreResult",
     "certification_active",
     "check_snapshots",
     "empty_result",
+    "explain_each",
+    "explain_month",
     "months_needed",
     "score",
     "score_each",
@@ -148,6 +152,47 @@ def score_each(
     plus one month's results, whatever the length of the range. Each month is scored with the
     rulebook in force for it.
     """
+    return _each(score_month, rulebooks, months, load, certifications, partner_ids)
+
+
+def explain_each(
+    *,
+    rulebooks: Rulebooks,
+    months: Iterable[dt.date],
+    load: Callable[[dt.date], MonthInputs],
+    certifications: pl.DataFrame,
+    partner_ids: Iterable[str] | pl.Series,
+) -> Iterator[tuple[dt.date, MonthExplained]]:
+    """``score_each``, yielding with each month's results the per-customer facts and the
+    leveled certifications they were computed from (``explain_month``)."""
+    return _each(explain_month, rulebooks, months, load, certifications, partner_ids)
+
+
+_T = TypeVar("_T")
+
+
+def _each(
+    scorer: Callable[
+        [
+            Rulebook,
+            dt.date,
+            list[SnapshotFacts],
+            list[dict[str, YearAgo]],
+            list[dict[dt.date, UsageAt]],
+            pl.DataFrame,
+            pl.Series,
+        ],
+        _T,
+    ],
+    rulebooks: Rulebooks,
+    months: Iterable[dt.date],
+    load: Callable[[dt.date], MonthInputs],
+    certifications: pl.DataFrame,
+    partner_ids: Iterable[str] | pl.Series,
+) -> Iterator[tuple[dt.date, _T]]:
+    """The month loop of ``score_each``; ``scorer`` scores one month (``score_month`` or
+    ``explain_month``).
+    """
     scored = sorted({month_start(m) for m in months})
     if not scored:
         return
@@ -176,7 +221,7 @@ def score_each(
                 ]
                 if book.id not in leveled:
                     leveled[book.id] = certification_levels(book, certifications)
-                yield n, score_month(book, n, snapshots, year_ago.pop(n), windows, leveled[book.id], partners)
+                yield n, scorer(book, n, snapshots, year_ago.pop(n), windows, leveled[book.id], partners)
         del usage_raw, assoc_raw
         for key in [k for k in usage_kept if k[0] <= add_months(n, -11)]:
             del usage_kept[key]
@@ -223,6 +268,31 @@ def score_month(
     (``Rulebook.workload_lists``): its snapshot's facts, the year-ago facts per track and the
     eligible usage of the eleven months before it and itself (``windows``); and the
     certifications that count, with their levels (``leveled``: ``certification_levels``)."""
+    return explain_month(book, month, snapshots, year_ago, windows, leveled, partners).result
+
+
+@dataclass
+class MonthExplained:
+    """A scored month with what its metrics were counted from (``scoring.attribution`` reads it)."""
+
+    book: Rulebook
+    month: dt.date
+    # per workload list of ``book`` (``Rulebook.workload_lists``), per track: customers.tenant_facts
+    customers: list[dict[str, pl.DataFrame]]
+    leveled: pl.DataFrame  # certification_levels of ``book``
+    result: ScoreResult
+
+
+def explain_month(
+    book: Rulebook,
+    month: dt.date,
+    snapshots: list[SnapshotFacts],
+    year_ago: list[dict[str, YearAgo]],
+    windows: list[dict[dt.date, UsageAt]],
+    leveled: pl.DataFrame,
+    partners: pl.Series,
+) -> MonthExplained:
+    """``score_month``, keeping the per-customer facts the metrics were counted from."""
     snapshots = [promoted(book, s, y) for s, y in zip(snapshots, year_ago, strict=True)]
     customers = [
         {t.name: tenant_facts(book, t.name, s, y[t.name], w) for t in book.tracks}
@@ -243,7 +313,7 @@ def score_month(
     }
     # Unsorted (sorting a month's ~2M rows would cost more than scoring them): the database
     # does not care, and ``score`` sorts what it returns.
-    return ScoreResult(
+    result = ScoreResult(
         **{
             name: frame.with_columns(
                 pl.col(c).cast(pl.String) for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))
@@ -251,6 +321,7 @@ def score_month(
             for name, frame in out.items()
         }
     )
+    return MonthExplained(book, month, customers, leveled, result)
 
 
 def _texts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -8,15 +8,17 @@ changed and warned about under its own rulebook version.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import polars as pl
 
-from scoring import calendar, engine, ingest
+from scoring import calendar, engine
 from scoring.engine import ScoreResult
 from scoring.frames import ASSOCIATIONS_SCHEMA, CERTIFICATIONS_SCHEMA, USAGE_SCHEMA, Snapshots
+from scoring.ingest.slices import SNAPSHOTS, SnapshotCache
 from scoring.metrics.certifications import certification_active, certification_levels, counts_at
 from scoring.names import canonical
 from scoring.rulebook import Rulebook, Rulebooks
@@ -112,12 +114,20 @@ def restrict(
     return PartnerInputs(Snapshots(months=months, usage=usage, associations=assoc), certs)
 
 
-def load_partner_inputs(directory: str | Path, partner_id: str, month: dt.date) -> PartnerInputs:
-    """Read the 13 snapshots M-12..M and the certifications, restricted to the partner."""
+def load_partner_inputs(
+    directory: str | Path,
+    partner_id: str,
+    month: dt.date,
+    *,
+    months: Iterable[dt.date] | None = None,
+    cache: SnapshotCache = SNAPSHOTS,
+) -> PartnerInputs:
+    """The partner's slice of the snapshots M-12..M (or of ``months``) and of the
+    certifications, through the process's snapshot cache (``ingest.slices``)."""
     month = calendar.month_start(month)
-    snaps = ingest.read_snapshots(directory, engine.months_needed(month), needed_by=f"simulating {month:%Y-%m}")
-    certs = ingest.read_certifications(directory)
-    return restrict(partner_id, month, snaps, certs)
+    wanted = engine.months_needed(month) if months is None else list(months)
+    snaps = cache.partner_snapshots(directory, [partner_id], wanted, needed_by=f"simulating {month:%Y-%m}")
+    return PartnerInputs(snaps, cache.certifications(directory, partner_id))
 
 
 def _score(rulebooks: Rulebooks, partner_id: str, month: dt.date, inputs: PartnerInputs) -> ScoreResult:

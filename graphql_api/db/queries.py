@@ -310,3 +310,9 @@ def latest_months(conn: Connection, ids: Iterable[str]) -> list[Row]:
         .group_by(DESIGNATION.c.partner_id)
     )
     return conn.execute(q).all()
+
+
+def customers_and_metrics(conn: Connection, partner_id: str, month: dt.date) -> tuple[list[Row], list[Row]]:
+    """Every ``customer_detail`` and ``metric_point`` row of one partner's month."""
+    key = [(partner_id, month)]
+    return _select_partner_months(conn, CUSTOMER, key), _select_partner_months(conn, METRIC, key)

@@ -42,6 +42,10 @@ def connection_slots(engine: Engine) -> int:
     return max(1, pool_capacity(engine) - 2)
 
 
+class RequestFinished(RuntimeError):
+    """``RequestDB.run`` after the request's response was built."""
+
+
 class RequestDB:
     """The database of one request: one connection, one snapshot, queries one at a time.
 
@@ -61,6 +65,7 @@ class RequestDB:
         self._in_tx = False
         self._holds_gate = False
         self._inflight: asyncio.Future | None = None  # the query running in a thread
+        self._closed = False
 
     def _connect(self) -> Connection:
         conn = self._engine.connect()
@@ -90,9 +95,13 @@ class RequestDB:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(connection, *args)`` in this request's read transaction (in a worker thread or not)."""
         async with self._lock:
+            self._check_open()
             if not self._holds_gate:
                 await self._gate.acquire()
                 self._holds_gate = True
+                if self._closed:  # closed while waiting for the gate
+                    self._release()
+                    self._check_open()
             if not self._threads:
                 return self._call(fn, args)
             loop = asyncio.get_running_loop()
@@ -101,10 +110,18 @@ class RequestDB:
             # its query ends, and close() waits for that
             return await asyncio.shield(self._inflight)
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RequestFinished("the request's database was closed: its response is already built")
+
     def close(self) -> None:
         """Give the connection back (rolling the read transaction back) once the response is
         built; not in a thread: a rollback and a pool check-in are quick. A query still running
-        in a thread (cancelled request) gets to finish first."""
+        in a thread (cancelled request) gets to finish first. Later ``run`` calls raise
+        ``RequestFinished``: a resolver still running after its response was built (graphql-core
+        does not cancel the siblings of a field that failed) must not take a connection that no
+        one would give back."""
+        self._closed = True
         inflight, self._inflight = self._inflight, None
         if inflight is not None and not inflight.done():
             inflight.add_done_callback(lambda _: self._release())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import dataclass
 
 import strawberry
 from sqlalchemy import Row
@@ -14,6 +15,7 @@ from graphql_api.errors import UserError
 from graphql_api.pagination import Page, check_first, decode_cursor, encode_cursor
 from graphql_api.records import ScorecardRows, TrendData
 from graphql_api.resolvers import simulation
+from graphql_api.resolvers.hygiene import HygieneFrames, hygiene_report
 from graphql_api.resolvers.scorecards import with_children
 from graphql_api.resolvers.skilling import Person
 from graphql_api.resolvers.skilling import skilling as skilling_report
@@ -75,7 +77,7 @@ async def customers(
     eligible: bool | None,
     first: int | None,
     after: str | None,
-) -> tuple[Page[Row], dict[str, str]]:
+) -> tuple[Page[Row], dict[str, SeatBand]]:
     """A page of the partner's ``customer_detail`` rows (with the tenant's largest paid seats),
     and each track's seat band."""
     limit = check_first(first, ctx.services.settings.max_page_size)
@@ -97,13 +99,42 @@ async def customers(
     return Page(items, has_next, after, count), seat_bands(ctx, month)
 
 
-def seat_bands(ctx: Context, month: dt.date) -> dict[str, str]:
-    """track -> its band of paid seats, e.g. "301+" or "11-300"."""
+@dataclass(frozen=True)
+class SeatBand:
+    """A track's band of paid seats in the month's rulebook, and whether the track keeps a
+    tenant grown past it (docs/scoring-rules-2026.md §3)."""
+
+    label: str  # e.g. "301+" or "11-300"
+    seats_max: int | None
+    keeps_promoted: bool
+
+    def promoted(self, eligible: bool, max_paid_seats: int | None) -> bool:
+        """Eligible only as a promoted tenant: its largest paid seats in M lie above the band,
+        which only the promoted-tenant rule admits."""
+        return (
+            eligible
+            and self.keeps_promoted
+            and self.seats_max is not None
+            and max_paid_seats is not None
+            and max_paid_seats > self.seats_max
+        )
+
+
+NO_BAND = SeatBand("", None, False)
+
+
+def seat_bands(ctx: Context, month: dt.date) -> dict[str, SeatBand]:
+    """track -> its band of paid seats in the month's rulebook."""
     try:
         book = ctx.services.rulebooks.for_month(month)
     except RulebookError:
         return {}
-    return {t.name: f"{t.seats_min}+" if t.seats_max is None else f"{t.seats_min}-{t.seats_max}" for t in book.tracks}
+    return {
+        t.name: SeatBand(
+            f"{t.seats_min}+" if t.seats_max is None else f"{t.seats_min}-{t.seats_max}", t.seats_max, t.keep_promoted
+        )
+        for t in book.tracks
+    }
 
 
 async def holdings(ctx: Context, month: dt.date, partner_id: str, tenant_id: str, option: str) -> list[Row]:
@@ -156,3 +187,11 @@ async def skilling(ctx: Context, partner_id: str, month: dt.date | None) -> tupl
     if month is None:
         return None
     return month, await skilling_report(ctx, partner_id, month)
+
+
+async def hygiene(ctx: Context, partner_id: str, month: dt.date | None) -> tuple[dt.date, HygieneFrames] | None:
+    month = await month_or_latest(ctx, partner_id, month)
+    if month is None:
+        return None
+    found = await hygiene_report(ctx, partner_id, month)
+    return None if found is None else (month, found)

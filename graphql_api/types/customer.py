@@ -9,6 +9,7 @@ import strawberry
 from graphql_api.context import Context
 from graphql_api.enums import OPTIONS, TRACKS, AssociationOption, Track
 from graphql_api.resolvers import partner
+from graphql_api.resolvers.partner import SeatBand
 from graphql_api.types.connection import Connection, total_count
 
 Info = strawberry.Info[Context, None]
@@ -46,6 +47,10 @@ class Customer:
     paid_seats: int = strawberry.field(description="Sum over the held workloads.")
     active_users: int = strawberry.field(description="Sum over the held workloads.")
     active_ratio: float | None = strawberry.field(description="activeUsers / paidSeats (null when paidSeats is 0).")
+    eligible_as_promoted: bool = strawberry.field(
+        description="Eligible only because the rule version keeps a grown tenant: its paid seats are above the "
+        "track's band this month, and it was in the band a year earlier (the 2026 rules' promoted SMB tenant)."
+    )
     counted: bool = strawberry.field(description="Counted in AU(M) and net customer adds (eligible and held).")
     counted_year_ago: bool = strawberry.field(description="Held and eligible a year earlier under the same option.")
     deployed: bool
@@ -56,20 +61,21 @@ class Customer:
     month: strawberry.Private[dt.date]
 
     @classmethod
-    def from_row(cls, r: Any, seat_band: str) -> "Customer":
+    def from_row(cls, r: Any, band: SeatBand) -> "Customer":
         """A ``customer_detail`` row with the tenant's ``max_paid_seats``."""
         return cls(
             tenant_id=strawberry.ID(r.tenant_id),
             track=TRACKS[r.track],
             option=OPTIONS[r.option],
             eligible=r.eligible,
-            seat_band=seat_band,
+            seat_band=band.label,
             max_paid_seats=r.max_paid_seats,
             workload_count=r.workloads,
             associated_on=r.associated_on,
             paid_seats=r.paid_seats,
             active_users=r.active_users,
             active_ratio=(r.active_users / r.paid_seats) if r.paid_seats else None,
+            eligible_as_promoted=band.promoted(r.eligible, r.max_paid_seats),
             counted=r.counted,
             counted_year_ago=r.counted_year_ago,
             deployed=r.deployed,

@@ -11,12 +11,17 @@ from graphql_api.context import Context
 from graphql_api.enums import TRACKS, AssociationOption, Track
 from graphql_api.pagination import given
 from graphql_api.records import ScorecardRows
+from graphql_api.resolvers import forecast as projection
 from graphql_api.resolvers import partner, scorecards
+from graphql_api.resolvers.partner import NO_BAND
+from graphql_api.resolvers.score_change import score_change as resolve_score_change
 from graphql_api.types.connection import Connection, total_count
 from graphql_api.types.customer import Customer, CustomerConnection
+from graphql_api.types.hygiene import Hygiene
 from graphql_api.types.path_score import PathScore
 from graphql_api.types.recommendation import Recommendation
 from graphql_api.types.scalars import Month
+from graphql_api.types.score_change import ScoreChange
 from graphql_api.types.skilling import SkillingReport
 from graphql_api.types.status import PartnerWarnings, QualificationStatus
 from graphql_api.types.trend import Trend
@@ -24,6 +29,9 @@ from graphql_api.types.trend import Trend
 Info = strawberry.Info[Context, None]
 From = Annotated[Month | None, strawberry.argument(name="from", description="First month (inclusive).")]
 UNSET = strawberry.UNSET
+ProjectFrom = Annotated[
+    Month | None, strawberry.argument(name="from", description="The last real month: the projection starts after it.")
+]
 To = Annotated[Month | None, strawberry.argument(description="Last month (inclusive).")]
 
 
@@ -37,13 +45,17 @@ class Scorecard:
     )
     score: float = strawberry.field(description="The best track's total, unrounded.")
     rulebook_id: str = strawberry.field(description="The rulebook version the month was scored with.")
+    projected: bool = strawberry.field(
+        default=False, description="True on a projected scorecard (Partner.forecast), false on a scored one."
+    )
     # loaded ahead when the query asks for paths (resolvers.scorecards): resolved without awaiting
     preloaded_paths: strawberry.Private[list[PathScore] | None] = None
 
     @classmethod
-    def from_rows(cls, card: ScorecardRows) -> Scorecard:
+    def from_rows(cls, card: ScorecardRows, *, projected: bool = False) -> Scorecard:
         r = card.row
         return cls(
+            projected=projected,
             partner_id=strawberry.ID(r.partner_id),
             month=r.month,
             attained=r.attained,
@@ -137,7 +149,7 @@ class Partner:
             first=first,
             after=given(after),
         )
-        return CustomerConnection.from_page(page, lambda r: Customer.from_row(r, bands.get(r.track, "")))
+        return CustomerConnection.from_page(page, lambda r: Customer.from_row(r, bands.get(r.track, NO_BAND)))
 
     @strawberry.field(
         description="Skilling report: who counts for the certification metrics in a month (the partner's "
@@ -153,7 +165,17 @@ class Partner:
     )
     async def status(self, info: Info, month: Month | None = UNSET) -> QualificationStatus | None:
         found = await partner.status(info.context, str(self.id), given(month))
-        return None if found is None else QualificationStatus.from_status(*found)
+        return None if found is None else QualificationStatus.from_status(*found, partner_id=str(self.id))
+
+    @strawberry.field(
+        description="Projected scorecards of the months after from (the partner's latest scored month when "
+        f"omitted), 1 to {projection.MAX_MONTHS} months: the scorecards the rules give if every snapshot after from "
+        "equalled from's (the same associations with the same dates, the same seats and users), with the "
+        "certifications as they are, each month under the rulebook version in force in it. Read from the data folder."
+    )
+    async def forecast(self, info: Info, from_: ProjectFrom = UNSET, months: int = 6) -> list[Scorecard]:
+        cards = await projection.forecast(info.context, str(self.id), given(from_), months)
+        return [Scorecard.from_rows(c, projected=True) for c in cards]
 
     @strawberry.field(
         description="Warnings for a month (the partner's latest scored month when omitted): certifications "
@@ -165,12 +187,30 @@ class Partner:
         return None if found is None else PartnerWarnings.from_warnings(*found)
 
     @strawberry.field(
+        description="Customer and skilling hygiene in a month (the partner's latest scored month when omitted): "
+        "customers that would count under the winning option if associated under it, customers one seat below "
+        "a band, and counted certifications by the month they stop counting. Null when the month is not scored."
+    )
+    async def hygiene(self, info: Info, month: Month | None = UNSET) -> Hygiene | None:
+        found = await partner.hygiene(info.context, str(self.id), given(month))
+        return None if found is None else Hygiene.from_frames(*found)
+
+    @strawberry.field(
         description="Per track, the cheapest concrete gains that reach the designation from the month's "
         "stored measures (the partner's latest scored month when omitted)."
     )
     async def recommendations(self, info: Info, month: Month | None = UNSET) -> list[Recommendation] | None:
         plans = await partner.recommendations(info.context, str(self.id), given(month))
         return None if plans is None else [Recommendation.from_plan(track, plan) for track, plan in plans]
+
+    @strawberry.field(
+        description="Why the score moved from the month before to a month (the partner's latest scored month when "
+        "omitted): per path, metric and option the measures and points of both months and their causes. Null when "
+        "the month or the month before is not scored. Reads the M-13..M input snapshots from the data folder."
+    )
+    async def score_change(self, info: Info, month: Month | None = UNSET) -> ScoreChange | None:
+        found = await resolve_score_change(info.context, str(self.id), given(month))
+        return None if found is None else ScoreChange.from_change(found)
 
 
 @strawberry.type(description="A page of partners, by partner id.")

@@ -7,7 +7,8 @@ import strawberry
 from graphql_api.context import Context
 from graphql_api.enums import Track
 from graphql_api.pagination import given
-from graphql_api.resolvers import query, simulation
+from graphql_api.resolvers import overview, query, simulation
+from graphql_api.types.overview import ProgramOverview
 from graphql_api.types.partner import Partner, PartnerConnection, Scorecard, ScorecardConnection
 from graphql_api.types.rulebook import RulebookVersion
 from graphql_api.types.scalars import Month
@@ -97,3 +98,18 @@ class Query:
         pid = str(partner_id)
         found = await simulation.simulate(info.context, pid, given(month), changes)
         return None if found is None else Simulation.from_rows(pid, *found)
+
+    @strawberry.field(
+        description="Admin only (null for a partner token): partners attaining per track over the scored months, "
+        "and the score distribution of a month (the latest scored month when omitted)."
+    )
+    async def program_overview(self, info: Info, month: Month | None = UNSET) -> ProgramOverview | None:
+        found = await overview.overview(info.context, given(month))
+        return None if found is None else ProgramOverview.of(found)
+
+    @strawberry.field(
+        description="Partners whose id starts with text or whose name contains it (case-insensitive), by id; "
+        "a partner token finds only its own partner."
+    )
+    async def partner_search(self, info: Info, text: str, first: int | None = 20) -> list[Partner]:
+        return [Partner.from_row(r) for r in await overview.search(info.context, text, first)]

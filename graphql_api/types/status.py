@@ -7,7 +7,9 @@ import enum
 
 import strawberry
 
+from graphql_api.context import Context
 from graphql_api.enums import CertificationLevel, Track
+from graphql_api.resolvers import forecast
 from graphql_api.resolvers.simulation import AT_RISK_LIMIT, Warnings
 from graphql_api.types.scalars import Month
 from scoring import simulate as sim
@@ -32,10 +34,25 @@ class QualificationStatus:
     valid_through: Month | None = strawberry.field(
         description="The last month the status holds without attaining again."
     )
+    partner_id: strawberry.Private[str | None] = None
+
+    @strawberry.field(
+        description=f"The first month after this one in which the window would hold no attained month if "
+        f"every snapshot after this month equalled this month's (as Partner.forecast projects); null if none "
+        f"within {forecast.LAPSE_MONTHS} months. A partner not qualified that does not attain in the next month "
+        "lapses in it. Read from the data folder."
+    )
+    async def projected_lapse_month(self, info: strawberry.Info[Context, None]) -> Month | None:
+        if self.partner_id is None:
+            return None
+        return await forecast.lapse_month(info.context, self.partner_id, self.month)
 
     @classmethod
-    def from_status(cls, month: dt.date, st: sim.QualificationStatus) -> QualificationStatus:
+    def from_status(
+        cls, month: dt.date, st: sim.QualificationStatus, partner_id: str | None = None
+    ) -> QualificationStatus:
         return cls(
+            partner_id=partner_id,
             month=month,
             state=QualificationState.QUALIFIED if st.qualified else QualificationState.NOT_QUALIFIED,
             qualified=st.qualified,

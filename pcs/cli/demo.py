@@ -125,6 +125,7 @@ def _demo() -> int:
         f"  DAGSTER_HOME={DEFAULT_DAGSTER_HOME} PCS_DATA_DIR={data} "
         "uv run dagster dev -w workspace.yaml   # then http://127.0.0.1:3000"
     )
+    print("Scorecard page at http://127.0.0.1:8000/ (sign in with the admin token, or a partner token),")
     print("GraphQL API with GraphiQL at http://127.0.0.1:8000/graphql:")
     print(f"  PCS_ADMIN_TOKEN={admin} PCS_DATA_DIR={data} uv run pcs serve")
     print(

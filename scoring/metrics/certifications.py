@@ -32,9 +32,9 @@ def counts_at(end: pl.Expr | dt.date) -> pl.Expr:
     return certification_active(end) & (pl.col("counts_through").is_null() | (end <= pl.col("counts_through")))
 
 
-def certification_levels(book: Rulebook, certifications: pl.DataFrame) -> pl.DataFrame:
+def certification_levels(book: Rulebook, certifications: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
     """The certifications that count, with their level and counts-through date (null: none)
-    (names folded once, not once a month)."""
+    (names folded once, not once a month), and the ``keep`` columns of the input."""
     deadlines = {name: d.isoformat() for name, d in book.certification_deadlines.items()}
     return (
         certifications.lazy()
@@ -43,7 +43,7 @@ def certification_levels(book: Rulebook, certifications: pl.DataFrame) -> pl.Dat
             canonical("certification", certifications, deadlines).str.to_date("%Y-%m-%d").alias("counts_through"),
         )
         .filter(pl.col("level").is_not_null())
-        .select("partner_id", "person_id", "level", "earned_on", "expires_on", "counts_through")
+        .select("partner_id", "person_id", "level", "earned_on", "expires_on", "counts_through", *keep)
         .collect()
     )
 

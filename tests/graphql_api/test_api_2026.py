@@ -3,11 +3,17 @@ expected, the version that scored each month, and the skilling report under each
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections import defaultdict
 
 import pytest
 
+from scoring import ingest
+from scoring.calendar import add_months
+from scoring.rulebook import load_rulebooks
 from tests.support.paths import EXAMPLE_2026
+from tests.support.reference import workload_key
 from tests.support.scorecards import SCORECARD, assert_close
 
 FUNDAMENTALS = "Microsoft 365 Fundamentals"
@@ -114,3 +120,60 @@ def test_a_partner_token_reads_its_own_retiring_certifications_only(api_2026):
         "daysLeft": 46,
     } in rows
     assert other == {"partner": None}
+
+
+def test_eligible_as_promoted_marks_exactly_the_customers_the_promoted_rule_admits(api_2026):
+    """Computed here from the raw usage: an SMB customer row is eligible only as promoted when
+    the tenant has no usage-growth workload within 11..300 seats in M, one above 300 in M, and
+    one within 11..300 in M-12 (scoring-rules-2026 §3); never before the revision."""
+    books = load_rulebooks()
+    months = [add_months(dt.date(2026, 8, 1), k) for k in range(12)]
+    usage = ingest.read_snapshots(EXAMPLE_2026 / "data", sorted({add_months(m, k) for m in months for k in (0, -12)}))
+    seats: dict[tuple[dt.date, str], list[tuple[str, int]]] = defaultdict(list)
+    for mon, tenant, workload, paid, _active in usage.usage.select(
+        "month", "tenant_id", "workload", "paid_seats", "active_users"
+    ).iter_rows():
+        seats[(mon, tenant)].append((workload, paid))
+
+    def band(book, m: dt.date, tenant: str, lo: int, hi: int | None) -> bool:
+        keys = {workload_key(book, w) for w in book.workloads["USAGE_GROWTH"]}
+        return any(
+            workload_key(book, w) in keys and paid >= lo and (hi is None or paid <= hi)
+            for w, paid in seats[(m, tenant)]
+        )
+
+    q = """query($id: ID!, $m: Month, $after: String) { partner(id: $id) {
+             customers(month: $m, track: SMB, first: 100, after: $after) { pageInfo { hasNextPage endCursor }
+               edges { node { tenantId eligible eligibleAsPromoted maxPaidSeats } } } } }"""
+
+    def rows(pid: str, m: dt.date) -> list[dict]:
+        out, after = [], None
+        while True:
+            page = api_2026.client.data(q, {"id": pid, "m": f"{m:%Y-%m}", "after": after})["partner"]["customers"]
+            out += [e["node"] for e in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                return out
+            after = page["pageInfo"]["endCursor"]
+
+    partners = [
+        e["node"]["id"]
+        for e in api_2026.client.data("{ partners(first: 100) { edges { node { id } } } }")["partners"]["edges"]
+    ]
+    promoted_rows, promoted_tenants = 0, set()
+    for m in months:
+        book = books.for_month(m)
+        for pid in partners:
+            for node in rows(pid, m):
+                t = node["tenantId"]
+                want = (
+                    book.track("SMB").keep_promoted
+                    and not band(book, m, t, 11, 300)
+                    and band(book, m, t, 301, None)
+                    and band(book, add_months(m, -12), t, 11, 300)
+                )
+                assert node["eligibleAsPromoted"] is want, (pid, f"{m:%Y-%m}", node)
+                if want:
+                    assert node["eligible"] and node["maxPaidSeats"] > 300
+                    promoted_rows += 1
+                    promoted_tenants.add(t)
+    assert promoted_rows > 0 and len(promoted_tenants) > 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -354,3 +355,27 @@ def test_skilling_report_without_the_data_folder_says_so(api_sqlite, tmp_path):
     assert body["errors"][0]["message"].startswith("The skilling report is unavailable")
     assert body["errors"][0]["extensions"] == {"code": "DATA_UNAVAILABLE"}
     assert str(tmp_path) not in json.dumps(body)
+
+
+@pytest.mark.parametrize("db_threads", [False, True])
+def test_a_failed_field_leaves_no_connection_behind(api_sqlite, db_threads):
+    """A field that fails nulls its parent and the response is built at once, while graphql-core
+    lets the failed field's siblings run on; those must not take the request's connection (and
+    a slot of the gate) after it was given back, or the server stops answering once the slots
+    are gone (the fuzz test found it)."""
+    settings = ApiSettings(
+        database_url=api_sqlite.db_url, admin_token="admin", data_dir=EXAMPLE_DATA, cache_mb=0, db_threads=db_threads
+    )
+    failing = f"""{{ partner(id: "{OWN}") {{ history(from: "2024-05", to: "2024-01") {{ month }}
+                   scorecard {{ score }} customers(first: 5) {{ nodes {{ tenantId }} }} trend {{ months }} }} }}"""
+    app = create_app(settings)
+    with ServerThread(app) as server:
+        client = GraphQLClient(server.url, "admin", timeout=10)
+        try:
+            for _ in range(40):  # many times the gate's slots
+                body = client.execute(failing)
+                assert body["data"] == {"partner": None} and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+            time.sleep(0.5)  # let the orphaned siblings finish
+            assert client.data(f'{{ partner(id: "{OWN}") {{ scorecard {{ score }} }} }}')["partner"]["scorecard"]
+        finally:
+            client.close()
