@@ -18,8 +18,9 @@ from orchestration.months import span
 from orchestration.partitions import BACKFILL_POLICY, MONTHLY, months_of_window
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import DESIGNATIONS
-from scoring import events, ingest
-from scoring.calendar import add_months
+from scoring import events, forecast, ingest
+from scoring.calendar import add_months, month_range
+from scoring.frames import MissingSnapshotError
 from scoring.rulebook import load_rulebooks
 from storage import results as store
 from storage import webhooks
@@ -33,25 +34,52 @@ SENSOR_BUDGET_S = 40.0
 def projected_lapses(
     engine, *, month: dt.date, directory: Path, certifications: pl.DataFrame, rulebooks
 ) -> pl.DataFrame | None:
-    """Each scored partner's projected lapse month from ``month`` (``events.LAPSE_SCHEMA``: the
-    first projected month whose six-month window holds no attained month, null if none), for
-    ``qualification.at_risk``; None: no projection, so no at_risk events. The projection
-    (``scoring/forecast.py``, projecting from ``month``'s snapshot in ``directory`` and the
-    stored results) is not wired in yet."""
-    return None
+    """Each partner scored in ``month``: its projected lapse month from ``month``
+    (``events.LAPSE_SCHEMA``: the first of the ``AT_RISK_MONTHS`` projected months whose
+    six-month window holds no attained month, null if none), for ``qualification.at_risk``.
+    The projection is ``scoring.forecast`` (``month``'s snapshot copied forward, every partner
+    at once, the real snapshots read one at a time); the window's real months are the stored
+    designations. None (no at_risk events) when ``month`` is not scored or its snapshots are
+    not all there."""
+    first = add_months(month, 1 - forecast.WINDOW)
+    history = store.read_frame(engine, "designations", months=month_range(first, month))
+    partner_ids = history.filter(pl.col("month") == month)["partner_id"]
+    if partner_ids.is_empty():
+        return None
+
+    def load(n: dt.date):
+        snap = next(snapshots)
+        return snap.usage, snap.associations
+
+    try:
+        snapshots = ingest.iter_snapshots(directory, forecast.snapshots_needed(month), rulebooks=rulebooks)
+        projected = forecast.forecast_streamed(
+            rulebooks=rulebooks,
+            load=load,
+            certifications=certifications,
+            partner_ids=partner_ids,
+            from_month=month,
+            months=events.AT_RISK_MONTHS,
+        )
+    except MissingSnapshotError:
+        return None
+    return forecast.lapse_months(history, projected.designations, month, partner_ids=partner_ids)
 
 
 def compute_month(
-    engine, *, month: dt.date, directory: Path, certifications: pl.DataFrame, rulebooks
+    engine, *, month: dt.date, directory: Path, certifications: pl.DataFrame, rulebooks, lapses=None
 ) -> pl.DataFrame | None:
-    """The events of stored ``month`` (None: it is not scored)."""
+    """The events of stored ``month`` (None: it is not scored). ``lapses(month)``: the projected
+    lapses from a month (default ``projected_lapses``; ``queue_events`` passes one that keeps
+    each month's, so consecutive months project each month once)."""
     before = add_months(month, -1)
     designations = store.read_frame(engine, "designations", months=[before, month])
     if designations.filter(pl.col("month") == month).is_empty():
         return None
     points = store.read_frame(engine, "metric_points", months=[before, month])
     scored_before = not designations.filter(pl.col("month") == before).is_empty()
-    inputs = {"directory": directory, "certifications": certifications, "rulebooks": rulebooks}
+    if lapses is None:
+        lapses = lapses_of(engine, directory=directory, certifications=certifications, rulebooks=rulebooks)
     return events.month_events(
         month=month,
         designations=designations,
@@ -61,9 +89,23 @@ def compute_month(
         designations_before=designations if scored_before else None,
         metric_points_before=points if scored_before else None,
         rulebook_before=rulebooks.for_month(before) if scored_before else None,
-        lapse=projected_lapses(engine, month=month, **inputs),
-        lapse_before=projected_lapses(engine, month=before, **inputs) if scored_before else None,
+        lapse=lapses(month),
+        lapse_before=lapses(before) if scored_before else None,
     )
+
+
+def lapses_of(engine, *, directory: Path, certifications: pl.DataFrame, rulebooks):
+    """``month -> projected_lapses(month)``, each month projected once."""
+    kept: dict[dt.date, pl.DataFrame | None] = {}
+
+    def lapses(month: dt.date) -> pl.DataFrame | None:
+        if month not in kept:
+            kept[month] = projected_lapses(
+                engine, month=month, directory=directory, certifications=certifications, rulebooks=rulebooks
+            )
+        return kept[month]
+
+    return lapses
 
 
 @dataclass
@@ -95,9 +137,15 @@ def queue_events(engine, *, months: list[dt.date], directory: Path, log) -> Queu
     certifications = ingest.read_certifications(directory)
     rulebooks = load_rulebooks()
     queued = Queued()
+    lapses = lapses_of(engine, directory=directory, certifications=certifications, rulebooks=rulebooks)
     for month in sorted(months):
         frame = compute_month(
-            engine, month=month, directory=directory, certifications=certifications, rulebooks=rulebooks
+            engine,
+            month=month,
+            directory=directory,
+            certifications=certifications,
+            rulebooks=rulebooks,
+            lapses=lapses,
         )
         if frame is None:
             queued.not_scored.append(month)

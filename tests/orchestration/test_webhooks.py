@@ -20,6 +20,9 @@ from orchestration import webhooks as OW
 from orchestration.delivery import deliver_due
 from orchestration.resources import ResultsDatabase, resource_config
 from scoring import events as E
+from scoring import forecast, ingest
+from scoring.calendar import add_months, month_range
+from scoring.rulebook import load_rulebooks
 from storage import results as R
 from storage import webhooks as W
 from storage.engines import get_engine
@@ -252,3 +255,34 @@ def test_a_silent_url_is_tried_once_per_call_and_holds_back_no_other(db_url):
         refused = [d for d in W.list_deliveries(engine) if d.status == W.PENDING]
         assert sorted(d.attempts for d in refused) == [0] * (per_subscription - 1) + [1]
         assert deliver_due(engine, now=t + W.LEASE).statuses == {W.PENDING: 1}
+
+
+def test_at_risk_events_follow_the_projection(db_url):
+    """The real projection (scoring.forecast, every partner from each month's snapshot): an event
+    exactly where the lapse from M is within M+6 and the lapse from M-1 was not within M+5."""
+    spring = [dt.date(2024, 4, 1), dt.date(2024, 5, 1), dt.date(2024, 6, 1)]  # P000003: at risk in May
+    assert score(db_url, spring).success
+    at_risk = W.read_events(get_engine(db_url)).filter(pl.col("type") == E.QUALIFICATION_AT_RISK)
+    books = load_rulebooks()
+    certs = ingest.read_certifications(EXAMPLE)
+    stored = R.read_frame(get_engine(db_url), "designations")
+    history = stored  # the window's real months: those stored (others count as not attained)
+    snaps = ingest.read_snapshots(EXAMPLE, month_range(dt.date(2023, 1, 1), spring[-1]))
+
+    def lapse(m: dt.date) -> dict[str, dt.date | None]:
+        ids = stored.filter(pl.col("month") == spring[-1])["partner_id"]
+        projected = forecast.forecast(
+            rulebooks=books, snapshots=snaps, certifications=certs, partner_ids=ids, from_month=m, months=6
+        )
+        return dict(forecast.lapse_months(history, projected.designations, m, partner_ids=ids).rows())
+
+    want = []
+    for m in spring[1:]:  # the first month's month before is not scored: no at_risk events
+        now, before = lapse(m), lapse(add_months(m, -1))
+        for pid, at in sorted(now.items()):
+            soon = at is not None and at <= add_months(m, 6)
+            was = before[pid] is not None and before[pid] <= add_months(m, 5)
+            if soon and not was:
+                want.append((m, pid, f"{at:%Y-%m}"))
+    assert want  # the example reaches it
+    assert at_risk.select("month", "partner_id", "subject").sort("month", "partner_id").rows() == want
