@@ -34,7 +34,8 @@ SENSOR_BUDGET_S = 40.0
 def projected_lapses(
     engine, *, month: dt.date, directory: Path, certifications: pl.DataFrame, rulebooks
 ) -> pl.DataFrame | None:
-    """Each partner scored in ``month``: its projected lapse month from ``month``
+    """Each partner qualified in ``month`` (an attained month among it and the five before): its
+    projected lapse month from ``month``
     (``events.LAPSE_SCHEMA``: the first of the ``AT_RISK_MONTHS`` projected months whose
     six-month window holds no attained month, null if none), for ``qualification.at_risk``.
     The projection is ``scoring.forecast`` (``month``'s snapshot copied forward, every partner
@@ -43,9 +44,12 @@ def projected_lapses(
     not all there."""
     first = add_months(month, 1 - forecast.WINDOW)
     history = store.read_frame(engine, "designations", months=month_range(first, month))
-    partner_ids = history.filter(pl.col("month") == month)["partner_id"]
-    if partner_ids.is_empty():
+    if history.filter(pl.col("month") == month).is_empty():
         return None
+    # only partners qualified now (an attained month in the window) have a qualification to lose
+    partner_ids = history.filter(pl.col("attained"))["partner_id"].unique().sort()
+    if partner_ids.is_empty():
+        return pl.DataFrame(schema=events.LAPSE_SCHEMA)
 
     def load(n: dt.date):
         snap = next(snapshots)

@@ -258,8 +258,9 @@ def test_a_silent_url_is_tried_once_per_call_and_holds_back_no_other(db_url):
 
 
 def test_at_risk_events_follow_the_projection(db_url):
-    """The real projection (scoring.forecast, every partner from each month's snapshot): an event
-    exactly where the lapse from M is within M+6 and the lapse from M-1 was not within M+5."""
+    """The real projection (scoring.forecast from each month's snapshot, the partners qualified
+    then): an event exactly where the lapse from M is within M+6 and the lapse from M-1 was not
+    within M+5."""
     spring = [dt.date(2024, 4, 1), dt.date(2024, 5, 1), dt.date(2024, 6, 1)]  # P000003: at risk in May
     assert score(db_url, spring).success
     at_risk = W.read_events(get_engine(db_url)).filter(pl.col("type") == E.QUALIFICATION_AT_RISK)
@@ -270,7 +271,8 @@ def test_at_risk_events_follow_the_projection(db_url):
     snaps = ingest.read_snapshots(EXAMPLE, month_range(dt.date(2023, 1, 1), spring[-1]))
 
     def lapse(m: dt.date) -> dict[str, dt.date | None]:
-        ids = stored.filter(pl.col("month") == spring[-1])["partner_id"]
+        window = stored.filter(pl.col("month").is_between(add_months(m, -5), m))
+        ids = window.filter(pl.col("attained"))["partner_id"].unique().sort()  # qualified in m
         projected = forecast.forecast(
             rulebooks=books, snapshots=snaps, certifications=certs, partner_ids=ids, from_month=m, months=6
         )
@@ -281,7 +283,7 @@ def test_at_risk_events_follow_the_projection(db_url):
         now, before = lapse(m), lapse(add_months(m, -1))
         for pid, at in sorted(now.items()):
             soon = at is not None and at <= add_months(m, 6)
-            was = before[pid] is not None and before[pid] <= add_months(m, 5)
+            was = before.get(pid) is not None and before[pid] <= add_months(m, 5)
             if soon and not was:
                 want.append((m, pid, f"{at:%Y-%m}"))
     assert want  # the example reaches it
