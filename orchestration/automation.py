@@ -12,6 +12,7 @@ from orchestration.months import chunks, span
 from orchestration.partitions import partition_key, partition_months, run_target
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import CERTIFICATIONS
+from orchestration.webhooks import webhook_events
 from scoring import ingest
 from scoring.calendar import add_months, parse_month
 from storage import results as store
@@ -20,8 +21,12 @@ JOB_NAME = "score_months_job"
 
 score_job = dg.define_asset_job(
     JOB_NAME,
-    selection=dg.AssetSelection.assets(score_months),  # partitioned like its assets (MONTHLY)
-    description="Read, validate and score months, and store the results (one transaction per month).",
+    # partitioned like its assets (MONTHLY); the month's webhook events after its results
+    selection=dg.AssetSelection.assets(score_months, webhook_events),
+    description=(
+        "Read, validate and score months, and store the results (one transaction per month); "
+        "then put their webhook events into the outbox (delivery is the webhook_delivery_sensor's)."
+    ),
 )
 
 

@@ -1,6 +1,7 @@
 """The Dagster code location of pcs (``workspace.yaml``; ``dagster asset materialize -m
-orchestration.definitions ...``): the assets, both jobs, the schedule, the sensors and the
-resources. ``pcs backfill`` runs its jobs from here too, pointing them with run config."""
+orchestration.definitions ...``): the assets, both jobs, the schedule, the sensors (the webhook
+delivery sensor, on by default, among them) and the resources. ``pcs backfill`` runs its jobs
+from here too, pointing them with run config."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from orchestration.assets import score_months
 from orchestration.automation import JOB_NAME, SCHEDULES, SENSORS, score_job
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import SOURCES
+from orchestration.webhooks import webhook_delivery_sensor, webhook_events
 
 RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase()}
 
 defs = dg.Definitions(
-    assets=[*SOURCES, score_months],
+    assets=[*SOURCES, score_months, webhook_events],
     jobs=[score_job, parallel.score_months_parallel_job],
     schedules=SCHEDULES,
-    sensors=SENSORS,
+    sensors=[*SENSORS, webhook_delivery_sensor],  # the webhook sensor is on by default
     resources=RESOURCES,
 )
 

@@ -17,6 +17,7 @@ from orchestration.months import span, spans
 from orchestration.partitions import partition_key, partition_span
 from orchestration.resources import DataFolder, ResultsDatabase, resource_config
 from orchestration.specs import SNAPSHOT
+from orchestration.webhooks import WEBHOOK_EVENTS, queue_events
 from scoring import service
 from scoring.calendar import parse_month
 from scoring.engine import months_needed
@@ -210,11 +211,26 @@ def _spans(labels: list[str]) -> str:
     return spans([parse_month(x) for x in labels])
 
 
-@dg.op(description="Every month's outcome; fails the run naming the months not scored.")
-def summarise_months(context: dg.OpExecutionContext, outcomes: list[dict]) -> dict:
+def _queue_events(context: dg.OpExecutionContext, data_folder: DataFolder, results_db: ResultsDatabase, written):
+    """The written months' webhook events into the outbox, after every month is written (month
+    M's events read M-1's results), recorded as ``webhook_events`` materializations."""
+    months = sorted(parse_month(m) for m in written)
+    if not months:
+        return
+    queued = queue_events(results_db.engine(), months=months, directory=data_folder.resolved(), log=context.log)
+    metadata = queued.metadata(months)
+    for month in months:
+        context.log_event(dg.AssetMaterialization(WEBHOOK_EVENTS, partition=partition_key(month), metadata=metadata))
+
+
+@dg.op(description="Queues the written months' webhook events; fails the run naming the months not scored.")
+def summarise_months(
+    context: dg.OpExecutionContext, data_folder: DataFolder, results_db: ResultsDatabase, outcomes: list[dict]
+) -> dict:
     outcomes = sorted(outcomes, key=lambda o: o["month"])
     written = [o["month"] for o in outcomes if o["scored"]]
     failed = [o for o in outcomes if not o["scored"]]
+    _queue_events(context, data_folder, results_db, written)
     summary = {
         "scored and written": _spans(written),
         "not scored": _spans([o["month"] for o in failed]),

@@ -227,6 +227,69 @@ class ApiToken(ApiTokenBase, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
 
 
+# ---- webhooks (storage/webhooks.py; docs/architecture.md, "Webhooks") ------------------------
+
+
+class WebhookSubscriptionBase(SQLModel):
+    """Where a month's alert events are POSTed. ``partner_id`` null: an admin subscription (every
+    partner's events and ``month.scored``); ``event_types`` null: every type, else a comma-separated
+    list. The secret signs each body (HMAC-SHA256), so it is stored as given. Removing a
+    subscription deactivates it: its deliveries stay on record and are not attempted again."""
+
+    url: str = col(STR)
+    secret: str = col(STR)
+    partner_id: str | None = col(STR, nullable=True)
+    event_types: str | None = col(STR, nullable=True)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    active: bool = col(BOOL)
+
+
+class WebhookSubscription(WebhookSubscriptionBase, table=True):
+    __tablename__ = "webhook_subscription"
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
+
+
+class WebhookEventBase(SQLModel):
+    """The outbox: one row per event, its id the SHA-256 of what it says (scoring.events), so
+    computing a month again inserts nothing new. ``data``: a JSON object (text)."""
+
+    id: str = Field(primary_key=True, sa_type=sa.String(64))
+    type: str = col(STR)
+    month: dt.date = col(DATE, index=True)
+    partner_id: str | None = col(STR, nullable=True)
+    subject: str = col(STR)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    data: str = col(sa.Text())
+
+
+class WebhookEvent(WebhookEventBase, table=True):
+    __tablename__ = "webhook_event"
+
+
+class WebhookDeliveryBase(SQLModel):
+    """One event for one subscription: ``pending`` (due at ``next_attempt_at``), ``delivered`` or
+    ``failed`` (after the last attempt); the last attempt's HTTP status or error."""
+
+    event_id: str = Field(sa_type=sa.String(64), foreign_key="webhook_event.id")
+    subscription_id: int = Field(sa_type=sa.Integer, foreign_key="webhook_subscription.id")
+    status: str = col(STR)
+    attempts: int = col(sa.Integer)
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    last_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    last_status: int | None = col(sa.Integer, nullable=True)
+    last_error: str | None = col(STR, nullable=True)
+    delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class WebhookDelivery(WebhookDeliveryBase, table=True):
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "subscription_id"),  # an event reaches a subscription once
+        sa.Index(None, "status", "next_attempt_at"),  # the due deliveries
+    )
+    id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
+
+
 RESULT_TABLES: dict[str, type[SQLModel]] = {
     "eligible_tenants": EligibleTenant,
     "holdings": Holding,

@@ -1,5 +1,5 @@
 """`pcs`: the project's command line. Each subcommand is a module of this package (``COMMANDS``:
-generate, score, backfill, serve, token, migrate), imported only when it runs; progress lines go
+generate, score, backfill, serve, token, migrate, webhook), imported only when it runs; progress lines go
 through ``pcs.cli.logs``. See docs/architecture.md, "Command line and settings"."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ COMMANDS = {
     "serve": ("pcs.cli.serve", "serve the GraphQL API"),
     "token": ("pcs.cli.token", "create, list and revoke partner API tokens"),
     "migrate": ("pcs.cli.migrate", "apply the results database migrations"),
+    "webhook": ("pcs.cli.webhook", "alert webhooks: add, list, remove, deliveries, deliver"),
 }
 
 

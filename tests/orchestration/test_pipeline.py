@@ -70,7 +70,7 @@ def test_definitions_load_with_job_schedule_sensors_and_lookback():
 
     schedule = defs.resolve_schedule_def("monthly_score_schedule")
     assert schedule.cron_schedule == "0 6 20 * *"
-    assert {s.name for s in defs.sensors} == {"new_month_sensor", "certifications_sensor"}
+    assert {s.name for s in defs.sensors} == {"new_month_sensor", "certifications_sensor", "webhook_delivery_sensor"}
 
     graph = defs.resolve_asset_graph()
     snapshot = graph.get(S.SNAPSHOT)

@@ -25,11 +25,13 @@ def resources(db_url: str, data: Path = EXAMPLE) -> dict:
     return {"data_folder": DataFolder(path=str(data)), "results_db": ResultsDatabase(url=db_url)}
 
 
-def materialize(db_url: str, data: Path = EXAMPLE, *, months: list[dt.date], instance=None, selection=None):
-    """``score_months`` over ``months`` (one run) into ``db_url``; the result, not raising."""
+def materialize(
+    db_url: str, data: Path = EXAMPLE, *, months: list[dt.date], instance=None, selection=None, assets=(score_months,)
+):
+    """``score_months`` (or ``assets``) over ``months`` (one run) into ``db_url``; the result, not raising."""
     key, tags = P.run_target(months)
     return dg.materialize(
-        [score_months],
+        list(assets),
         partition_key=key,
         tags=tags,
         instance=instance or dg.DagsterInstance.ephemeral(),
