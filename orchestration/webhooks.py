@@ -84,6 +84,10 @@ def compute_month(
     scored_before = not designations.filter(pl.col("month") == before).is_empty()
     if lapses is None:
         lapses = lapses_of(engine, directory=directory, certifications=certifications, rulebooks=rulebooks)
+    # at_risk only for the folder's latest month: a projection of an earlier month assumes later
+    # snapshots that the folder contradicts, and a backfill would pay one projection per month
+    # (docs/architecture.md, "Webhooks")
+    forecasting = month == max(ingest.list_months(directory), default=None)
     return events.month_events(
         month=month,
         designations=designations,
@@ -93,8 +97,8 @@ def compute_month(
         designations_before=designations if scored_before else None,
         metric_points_before=points if scored_before else None,
         rulebook_before=rulebooks.for_month(before) if scored_before else None,
-        lapse=lapses(month),
-        lapse_before=lapses(before) if scored_before else None,
+        lapse=lapses(month) if forecasting else None,
+        lapse_before=lapses(before) if scored_before and forecasting else None,
     )
 
 
