@@ -162,25 +162,17 @@ def test_projected_snapshots_copy_from_and_keep_earlier_months():
 
 @needs_example
 def test_forecast_needs_the_twelve_months_up_to_from():
-    snaps = ingest.read_snapshots(EXAMPLE_DATA, forecast.snapshots_needed(month("2024-06"))[1:])
+    given = {
+        "rulebooks": load_rulebooks(),
+        "snapshots": ingest.read_snapshots(EXAMPLE_DATA, forecast.snapshots_needed(month("2024-06"))[1:]),
+        "certifications": ingest.read_certifications(EXAMPLE_DATA),
+        "partner_ids": ["P000000"],
+        "from_month": month("2024-06"),
+    }
     with pytest.raises(MissingSnapshotError, match="2023-07"):
-        forecast.forecast(
-            rulebooks=load_rulebooks(),
-            snapshots=snaps,
-            certifications=ingest.read_certifications(EXAMPLE_DATA),
-            partner_ids=["P000000"],
-            from_month=month("2024-06"),
-            months=1,
-        )
+        forecast.forecast(**given, months=1)
     with pytest.raises(ValueError):
-        forecast.forecast(
-            rulebooks=load_rulebooks(),
-            snapshots=snaps,
-            certifications=ingest.read_certifications(EXAMPLE_DATA),
-            partner_ids=["P000000"],
-            from_month=month("2024-06"),
-            months=0,
-        )
+        forecast.forecast(**given, months=0)
 
 
 # ---- the lapse month ---------------------------------------------------------------------------
