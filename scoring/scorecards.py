@@ -70,4 +70,5 @@ def summary(result: ScoreResult) -> pl.DataFrame:
     d = result.designations.group_by("month").agg(
         pl.len().alias("partners"), pl.col("attained").sum().alias("attained")
     )
-    return d.join(q, on="month", how="left").sort("month")
+    tracks = sorted(c for c in q.columns if c != "month")
+    return d.join(q, on="month", how="left").select("month", "partners", "attained", *tracks).sort("month")

@@ -57,6 +57,10 @@ def test_score_the_example_year_matches_the_expected_scorecards(tmp_path, capsys
     want = json.loads(EXPECTED_SCORECARDS.read_text())
     assert len(got) == len(want) == 360
     assert sum(c["attained"] for c in got) == sum(c["attained"] for c in want) == 8
+    # written a month at a time, the same bytes as one json.dumps of the whole list; and to stdout
+    assert cards.read_text() == json.dumps(got, indent=1) + "\n"
+    assert cli.main(["score", "--from", "2024-01", "--to", "2024-12", "--data", str(EXAMPLE), "--json", "-"]) == 0
+    assert capsys.readouterr().out.endswith(cards.read_text())
 
 
 @needs_example
@@ -69,6 +73,13 @@ def test_score_reports_bad_input_and_bad_arguments(tmp_path, capsys):
     assert cli.main(["score", "--from", "2024-06", "--data", str(data)]) == 1
     err = capsys.readouterr().err
     assert "partners.csv, column 'partner_id'" in err and "P000001" in err
+
+    # with --json: the file that was there stays as it was, and no partial file is left beside it
+    cards = tmp_path / "cards.json"
+    cards.write_text("earlier\n")
+    assert cli.main(["score", "--from", "2024-06", "--data", str(data), "--json", str(cards)]) == 1
+    assert cards.read_text() == "earlier\n" and sorted(tmp_path.iterdir()) == [cards, data]
+    capsys.readouterr()
 
     assert cli.main(["score", "--from", "2024-13", "--data", str(data)]) == 2
     assert "--from must be YYYY-MM" in capsys.readouterr().err
