@@ -177,7 +177,7 @@ SPLIT = re.compile(r"split (\d{4}-\d{2}): read ([\d.]+)s, score ([\d.]+)s, write
 
 def parse_split(stdout: str) -> list[dict]:
     """The per-month split of a backfill's progress lines (``orchestration.assets.split_line``):
-    seconds waiting for the snapshots read for the month, scoring it, writing it."""
+    seconds waiting for the month's snapshots, scoring it, writing it."""
     return [
         {"month": m, "read_s": float(r), "score_s": float(sc), "write_s": float(w)}
         for m, r, sc, w in SPLIT.findall(stdout)
@@ -301,8 +301,9 @@ def render(report: dict) -> str:
         if b.get("split"):
             out += [
                 "",
-                "Per month (read: waiting for the snapshots first needed by the month, with the partner registry "
-                "for the first; score; write: `write_results`), from the run's `split` progress lines:",
+                "Per month (read: time the scoring waited for its snapshots, which are read ahead in a thread, "
+                "with the partner registry for the first month; score; write: `write_results`), from the run's "
+                "`split` progress lines:",
                 "",
                 "| month | read s | score s | write s |",
                 "| --- | ---: | ---: | ---: |",

@@ -212,8 +212,9 @@ def _score_stream(
 
 
 def split_line(month: dt.date, read_s: float, score_s: float, write_s: float) -> str:
-    """The progress line with a month's split: seconds reading (and validating) the snapshots
-    it was the first to need, scoring it, writing it (``benchmarks/run.py`` parses it)."""
+    """The progress line with a month's split: seconds the scoring waited for the snapshots
+    (read and validated ahead in a thread; the first month also counts the partner registry),
+    scoring it, writing it (``benchmarks/run.py`` parses it)."""
     return f"split {month:%Y-%m}: read {read_s:.2f}s, score {score_s:.2f}s, write {write_s:.2f}s"
 
 
