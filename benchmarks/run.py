@@ -11,7 +11,9 @@ For each set of partners (generated once under ``--data-root``, 24 months from 2
    snapshot read once, months scored and handed over one at a time), in a fresh process per
    run: wall time, time waiting for input, and peak RSS (``ru_maxrss``);
 3. with ``--backfill-set`` (default the 20,000 set): the same 12 months as one real Dagster run
-   (``pcs backfill``) into a new SQLite file, i.e. reading, scoring and writing ~21M rows;
+   (``pcs backfill``) into a new SQLite file, i.e. reading, scoring and writing ~21M rows: wall
+   time and peak RSS, the split per month (read, score, write) from the run's ``split`` progress
+   lines, and the rows and bytes (SQLite's ``dbstat``, indexes included) per table;
 
 then, once: ``write_results`` rows/s on SQLite and PostgreSQL, first write and replace
 (``benchmarks/write_results.py``), and GraphQL p50/p99/throughput at 1, 8 and 32 clients for the
@@ -29,6 +31,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -156,11 +159,52 @@ def backfill_run(data: Path, work: Path) -> dict:
         if proc.returncode != 0:
             raise RuntimeError(f"pcs backfill failed:\n{proc.stderr[-2000:]}")
         wall, kb = proc.stderr.strip().splitlines()[-1].split()
-        return {"wall_s": float(wall), "peak_rss_gb": int(kb) / 1e6, "db_gb": db.stat().st_size / 1e9}
+        return {
+            "wall_s": float(wall),
+            "peak_rss_gb": int(kb) / 1e6,
+            "db_gb": db.stat().st_size / 1e9,
+            "split": parse_split(proc.stdout),
+            "tables": sqlite_table_sizes(db),
+        }
     finally:
         for p in work.glob(f"backfill-{os.getpid()}.sqlite*"):
             p.unlink()
         subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+SPLIT = re.compile(r"split (\d{4}-\d{2}): read ([\d.]+)s, score ([\d.]+)s, write ([\d.]+)s")
+
+
+def parse_split(stdout: str) -> list[dict]:
+    """The per-month split of a backfill's progress lines (``orchestration.assets.split_line``):
+    seconds waiting for the month's snapshots, scoring it, writing it."""
+    return [
+        {"month": m, "read_s": float(r), "score_s": float(sc), "write_s": float(w)}
+        for m, r, sc, w in SPLIT.findall(stdout)
+    ]
+
+
+def sqlite_table_sizes(db: Path) -> list[dict]:
+    """Rows and bytes on disk per table of a SQLite file (bytes: the ``dbstat`` pages of the
+    table and of its indexes), largest first."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        owner = dict(con.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"))
+        size: dict[str, int] = {}
+        for name, pages in con.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owner.get(name, name)
+            size[table] = size.get(table, 0) + pages
+        out = []
+        for table, nbytes in size.items():
+            if table.startswith("sqlite_"):
+                continue
+            rows = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            out.append({"table": table, "rows": rows, "bytes": nbytes})
+        return sorted(out, key=lambda t: -t["bytes"])
+    finally:
+        con.close()
 
 
 def machine() -> str:
@@ -254,6 +298,25 @@ def render(report: dict) -> str:
             f"{b['partners']:,} partners: {b['wall_s']:.1f} s wall, peak RSS {b['peak_rss_gb']:.2f} GB, "
             f"database {b['db_gb']:.2f} GB.",
         ]
+        if b.get("split"):
+            out += [
+                "",
+                "Per month (read: time the scoring waited for its snapshots, which are read ahead in a thread, "
+                "with the partner registry for the first month; score; write: `write_results`), from the run's "
+                "`split` progress lines:",
+                "",
+                "| month | read s | score s | write s |",
+                "| --- | ---: | ---: | ---: |",
+            ]
+            for m in b["split"]:
+                out.append(f"| {m['month']} | {m['read_s']:.2f} | {m['score_s']:.2f} | {m['write_s']:.2f} |")
+            total = {k: sum(m[k] for m in b["split"]) for k in ("read_s", "score_s", "write_s")}
+            out.append(f"| total | {total['read_s']:.1f} | {total['score_s']:.1f} | {total['write_s']:.1f} |")
+        if b.get("tables"):
+            out += ["", "| table | rows written | bytes (with indexes) | bytes/row |", "| --- | ---: | ---: | ---: |"]
+            for t in b["tables"]:
+                per_row = f"{t['bytes'] / t['rows']:.0f}" if t["rows"] else ""
+                out.append(f"| {t['table']} | {t['rows']:,} | {t['bytes'] / 1e6:,.1f} MB | {per_row} |")
     if report.get("writes"):
         out += [
             "",

@@ -184,15 +184,19 @@ def _score_stream(
         try:
             stream = service.score_each(remaining, directory=directory, progress=say)
             partners = stream.partners
+            mark, read_mark = t0, -(time.perf_counter() - t0)  # the registry counts as reading
             for month, result in stream.results:
                 t1 = time.perf_counter()
+                read_s = stream.read_seconds - read_mark
                 counts = _write_month(context, month, result, partners, results_db, say)
                 month_write_s = time.perf_counter() - t1
                 write_s += month_write_s
                 tally.add(month, result, stream.partners, counts, month_write_s)
                 remaining.remove(month)
                 partners = None  # upserted once per pass
+                say(split_line(month, read_s, t1 - mark - read_s, month_write_s))
                 say(f"{len(tally.months)}/{len(months)} month(s) written")
+                mark, read_mark = time.perf_counter(), stream.read_seconds
             return failures
         except InputError as exc:  # nothing of the months that read it is written
             failed = months_hit(remaining, exc)
@@ -205,6 +209,13 @@ def _score_stream(
                 tally.snapshot_reads += stream.snapshots_read
             tally.read_score_s += time.perf_counter() - t0 - write_s
     return failures
+
+
+def split_line(month: dt.date, read_s: float, score_s: float, write_s: float) -> str:
+    """The progress line with a month's split: seconds the scoring waited for the snapshots
+    (read and validated ahead in a thread; the first month also counts the partner registry),
+    scoring it, writing it (``benchmarks/run.py`` parses it)."""
+    return f"split {month:%Y-%m}: read {read_s:.2f}s, score {score_s:.2f}s, write {write_s:.2f}s"
 
 
 def _write_month(

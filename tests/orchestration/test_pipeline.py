@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -350,6 +351,9 @@ def test_pcs_backfill_scores_a_range_in_the_dagster_instance(tmp_path, monkeypat
         assert out.count("read months/") == 24
         assert "scoring 12 month(s) for 30 partners" in out
         assert "wrote 2024-01: " in out and "wrote 2024-12: " in out and "12/12 month(s) written" in out
+        split = re.findall(r"split (2024-\d\d): read ([\d.]+)s, score ([\d.]+)s, write ([\d.]+)s", out)
+        assert [m for m, *_ in split] == [f"2024-{i:02d}" for i in range(1, 13)]  # benchmarks/run.py parses these
+        assert float(split[0][1]) > 0 and all(float(w) > 0 for *_, w in split)  # 2024-01 waited for 13 snapshots
         assert R.months_scored(get_engine(url)) == YEAR_2024
         assert (home / "dagster.yaml").read_text() == (PROJECT_ROOT / "orchestration/dagster.yaml").read_text()
         with dg.DagsterInstance.get() as instance:  # the run is in DAGSTER_HOME's instance
