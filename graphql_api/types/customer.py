@@ -51,7 +51,12 @@ class Customer:
         description="Eligible only because the rule version keeps a grown tenant: its paid seats are above the "
         "track's band this month, and it was in the band a year earlier (the 2026 rules' promoted SMB tenant)."
     )
-    counted: bool = strawberry.field(description="Counted in AU(M) and net customer adds (eligible and held).")
+    counted: bool = strawberry.field(
+        description="Counted in AU(M): eligible and held, under the usage-growth workload list. Under the 2023 "
+        "rules every metric has that list, so it is also counted in net customer adds; under the 2026 rules net "
+        "customer adds has its own list (without Teams Premium, for one), so a tenant eligible only through a "
+        "workload of the usage-growth list is counted here but not in net customer adds."
+    )
     counted_year_ago: bool = strawberry.field(description="Held and eligible a year earlier under the same option.")
     deployed: bool
     deployed_year_ago: bool
