@@ -45,7 +45,6 @@ its indexes; PostgreSQL: ``pg_total_relation_size``, partitions summed).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
@@ -53,8 +52,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +61,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 import polars as pl  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+from write_results import scratch_database  # noqa: E402  (the sibling benchmark, on sys.path as the script's folder)
 
 from storage import migrate  # noqa: E402
 from storage import results as R  # noqa: E402
@@ -143,34 +142,6 @@ def int_keys(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
 
 
 # ---- databases -------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def database(backend: str, pg_url: str, tmp: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        path = tmp / f"w-{uuid.uuid4().hex[:8]}.sqlite"
-        url = f"sqlite:///{path}"
-        try:
-            yield url
-        finally:
-            dispose_engines(url)
-            for p in tmp.glob(path.name + "*"):
-                p.unlink()
-        return
-    admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"pcs_bench_paths_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as c:
-            c.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        try:
-            yield url
-        finally:
-            dispose_engines(url)
-            with admin.connect() as c:
-                c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
 
 
 def adbc_uri(url: str) -> str:
@@ -378,7 +349,7 @@ def overlap(data: Path, first: dt.date, count: int, tmp: Path) -> list[dict]:
     months = calendar.month_range(first, calendar.add_months(first, count - 1))
     out = []
     for mode in ("sequential", "overlapped"):
-        with database("sqlite", "", tmp) as url:
+        with scratch_database("sqlite", "", tmp) as url:
             migrate.upgrade(url)
             dispose_engines(url)
             conn = adbc_connect(url)
@@ -446,7 +417,7 @@ def main() -> int:
         for run in range(args.runs):
             for backend in args.backends.split(","):
                 for path in paths:
-                    with database(backend, args.pg_url, Path(tmp)) as url:
+                    with scratch_database(backend, args.pg_url, Path(tmp)) as url:
                         out = WRITERS[path](url, month, frames, partners)
                         out["bytes"] = table_bytes(url, out["tables"])
                         stored = row_counts(url, [t for t in out["tables"] if t in rows])

@@ -204,9 +204,11 @@ STRATEGIES: dict[str, tuple[str, Writer]] = {
 
 
 @contextlib.contextmanager
-def _database(backend: str, pg_url: str) -> Iterator[str]:
+def scratch_database(backend: str, pg_url: str, directory: Path | None = None) -> Iterator[str]:
+    """A new, empty database for one measurement, removed afterwards: a SQLite file in a temporary
+    folder (under ``directory`` when given) or a PostgreSQL database beside ``pg_url``'s."""
     if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="pcs-bench-write-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="pcs-bench-write-", dir=directory) as tmp:
             url = f"sqlite:///{Path(tmp) / 'results.sqlite'}"
             try:
                 yield url
@@ -214,7 +216,7 @@ def _database(backend: str, pg_url: str) -> Iterator[str]:
                 dispose_engines(url)
         return
     admin = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"pcs_bench_write_{uuid.uuid4().hex[:10]}"
+    name = f"pcs_bench_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as c:
             c.exec_driver_sql(f'CREATE DATABASE "{name}"')
@@ -308,7 +310,7 @@ def run(
     with contextlib.ExitStack() as stack:
         engines = {}
         for backend, strategy in cells:
-            url = stack.enter_context(_database(backend, pg_url))
+            url = stack.enter_context(scratch_database(backend, pg_url))
             migrate.upgrade(url, STRATEGIES[strategy][0])
             engines[backend, strategy] = get_engine(url)
         log(f"writing the background months ({', '.join(f'{m:%Y-%m}' for m in BACKGROUND)})")

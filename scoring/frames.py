@@ -108,7 +108,7 @@ CUSTOMER_DETAILS_SCHEMA = {
     "associated_on": pl.Date,  # earliest association date over those workloads
     "paid_seats": pl.Int64,  # sums over the held workloads in M
     "active_users": pl.Int64,
-    "counted": pl.Boolean,  # counted in AU(M) and in net customer adds (eligible and held)
+    "counted": pl.Boolean,  # counted in AU(M): eligible (under the usage-growth list) and held
     "counted_year_ago": pl.Boolean,  # held and eligible in M-12 under the same option
     "deployed": pl.Boolean,
     "deployed_year_ago": pl.Boolean,
