@@ -1,5 +1,6 @@
 """The results tables, as SQLModel classes: each result table stores one result frame of
-``scoring.frames`` as it is (same columns, same order, its natural key as the primary key), as an
+``scoring.frames`` as it is (same columns, same order, its natural key as the primary key), but
+for the holdings, stored as ``holding`` rows per month on ``association`` rows stored once; as an
 ``XBase`` (fields) / ``X`` (table) ladder. The DDL is owned by Alembic (``storage/migrations``);
 never call ``metadata.create_all`` outside tests. Table layouts: docs/architecture.md, "Storage".
 """
@@ -63,6 +64,8 @@ INT = sa.BigInteger()
 FLOAT = sa.Double()
 BOOL = sa.Boolean()
 DATE = sa.Date()
+# SQLite: INTEGER, so that the association table's key is its rowid (one B-tree, 8-byte keys)
+ASSOCIATION_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def key(sa_type=STR):
@@ -101,13 +104,30 @@ class EligibleTenant(EligibleTenantBase, table=True):
     __table_args__ = (CLUSTERED,)
 
 
-class HoldingBase(SQLModel):
-    month: dt.date = key(DATE)
-    partner_id: str = key()
-    tenant_id: str = key()
-    option: str = key()
-    workload: str = key()
+class AssociationBase(SQLModel):
+    """One association as the holdings state it (partner, tenant, option, workload, date), stored
+    once for every month that holds it. ``id``: a stable 64-bit hash of those five values
+    (``storage.results.associations``), so any writer computes it without asking the database."""
+
+    id: int = Field(primary_key=True, sa_type=ASSOCIATION_ID, sa_column_kwargs={"autoincrement": False})
+    partner_id: str = col(STR)
+    tenant_id: str = col(STR)
+    option: str = col(STR)
+    workload: str = col(STR)
     associated_on: dt.date = col(DATE)
+
+
+class Association(AssociationBase, table=True):
+    __tablename__ = "association"
+    __table_args__ = (sa.Index(None, "partner_id", "tenant_id", "option"),)  # a customer's workloads
+
+
+class HoldingBase(SQLModel):
+    """A month's holding: an association in force that month with the workload's usage. The
+    ``holdings`` frame (frames.py) is this joined with ``association``."""
+
+    month: dt.date = key(DATE)
+    association_id: int = key(ASSOCIATION_ID)
     paid_seats: int = col(INT)
     active_users: int = col(INT)
 
@@ -134,7 +154,7 @@ class MetricPointBase(SQLModel):
 
 class MetricPoint(MetricPointBase, table=True):
     __tablename__ = "metric_point"
-    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)  # a partner's history
+    __table_args__ = (CLUSTERED,)
 
 
 class PathScoreBase(SQLModel):
@@ -148,7 +168,7 @@ class PathScoreBase(SQLModel):
 
 class PathScore(PathScoreBase, table=True):
     __tablename__ = "path_score"
-    __table_args__ = (sa.Index(None, "partner_id", "month"), CLUSTERED)  # a partner's history
+    __table_args__ = (CLUSTERED,)
 
 
 class DesignationBase(SQLModel):
@@ -290,7 +310,7 @@ class WebhookDelivery(WebhookDeliveryBase, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=sa.Integer)
 
 
-RESULT_TABLES: dict[str, type[SQLModel]] = {
+RESULT_TABLES: dict[str, type[SQLModel]] = {  # the holdings frame: ``holding`` with ``association``
     "eligible_tenants": EligibleTenant,
     "holdings": Holding,
     "metric_points": MetricPoint,

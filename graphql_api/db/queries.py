@@ -20,6 +20,7 @@ PATH = M.PathScore.__table__
 METRIC = M.MetricPoint.__table__
 CUSTOMER = M.CustomerDetail.__table__
 HOLDING = M.Holding.__table__
+ASSOCIATION = M.Association.__table__
 ELIGIBLE = M.EligibleTenant.__table__
 SCORED = M.ScoredMonth.__table__
 
@@ -285,15 +286,22 @@ HoldingKey = tuple[dt.date, str, str, str]  # (month, partner_id, tenant_id, opt
 
 
 def holdings_by_key(conn: Connection, keys: Sequence[HoldingKey]) -> list[Row]:
+    """The holdings of (month, partner, tenant, option) keys: the customers' associations
+    (``association`` by partner and tenant), then their rows in the months (primary key)."""
+    a, h = ASSOCIATION, HOLDING
     groups = sorted({(m, p) for m, p, _, _ in keys})
     tenants = sorted({t for _, _, t, _ in keys})
     if len(groups) == 1:
         ((m, p),) = groups
-        where = sa.and_(HOLDING.c.month == m, HOLDING.c.partner_id == p, HOLDING.c.tenant_id.in_(tenants))
+        where = sa.and_(h.c.month == m, a.c.partner_id == p, a.c.tenant_id.in_(tenants))
     else:
         triples = sorted({(m, p, t) for m, p, t, _ in keys})
-        where = sa.tuple_(HOLDING.c.month, HOLDING.c.partner_id, HOLDING.c.tenant_id).in_(triples)
-    return conn.execute(sa.select(HOLDING).where(where).order_by(HOLDING.c.workload)).all()
+        where = sa.tuple_(h.c.month, a.c.partner_id, a.c.tenant_id).in_(triples)
+    q = sa.select(
+        h.c.month, a.c.partner_id, a.c.tenant_id, a.c.option, a.c.workload, a.c.associated_on,
+        h.c.paid_seats, h.c.active_users,
+    ).select_from(a.join(h, h.c.association_id == a.c.id))  # fmt: skip
+    return conn.execute(q.where(where).order_by(a.c.workload)).all()
 
 
 # ---- months -----------------------------------------------------------------------------------

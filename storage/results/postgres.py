@@ -52,8 +52,12 @@ def copy_rows(
     freeze: bool = False,
 ) -> None:  # fmt: skip
     """``COPY`` the rows into the table (or into ``target``), as CSV that Polars writes."""
-    cols = ", ".join(quote(conn, c) for c in spec.schema)
-    target = target or quote(conn, spec.table.name)
+    copy_frame(conn, df.select(list(spec.schema)), target=target or quote(conn, spec.table.name), freeze=freeze)
+
+
+def copy_frame(conn: Connection, df: pl.DataFrame, *, target: str, freeze: bool = False) -> None:
+    """``COPY`` a frame's columns (by name) into ``target`` (quoted), as CSV that Polars writes."""
+    cols = ", ".join(quote(conn, c) for c in df.columns)
     # CSV: nulls are unquoted empty fields, empty strings are written quoted ("")
     options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
     sql = f"COPY {target} ({cols}) FROM STDIN ({options})"

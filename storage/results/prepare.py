@@ -28,19 +28,20 @@ def as_month(value: Any) -> dt.date:
 def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date]) -> pl.DataFrame:
     if not isinstance(df, pl.DataFrame):
         raise ValueError(f"{spec.name}: expected a polars DataFrame, got {type(df).__name__}")
-    missing = [c for c in spec.schema if c not in df.columns]
-    extra = [c for c in df.columns if c not in spec.schema]
+    schema = spec.frame_schema
+    missing = [c for c in schema if c not in df.columns]
+    extra = [c for c in df.columns if c not in schema]
     if missing or extra:
         raise ValueError(f"{spec.name}: columns missing {missing}, unexpected {extra}")
     try:
-        df = df.select(pl.col(c).cast(t, strict=True) for c, t in spec.schema.items())
+        df = df.select(pl.col(c).cast(t, strict=True) for c, t in schema.items())
     except Exception as exc:  # polars raises several types here
         raise ValueError(f"{spec.name}: cannot cast to the frames.py schema: {exc}") from exc
     nulls = df.select(pl.col(list(spec.not_null)).null_count()).row(0, named=True)
     bad = {c: n for c, n in nulls.items() if n}
     if bad:
         raise ValueError(f"{spec.name}: nulls in NOT NULL columns {bad}")
-    floats = [c for c, t in spec.schema.items() if t == pl.Float64]
+    floats = [c for c, t in schema.items() if t == pl.Float64]
     if floats:
         nans = df.select(pl.col(floats).is_nan().sum()).row(0, named=True)
         bad = {c: n for c, n in nans.items() if n}
@@ -53,7 +54,7 @@ def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date]) -> pl
         if outside.len():
             raise ValueError(f"{spec.name}: rows for months not being written: {outside.to_list()[:5]}")
     # key order: B-tree inserts in order (much faster on both backends than random order)
-    return df.sort(list(spec.key))
+    return df.sort(list(spec.natural_key))
 
 
 def prepare_partners(partners: pl.DataFrame) -> pl.DataFrame:

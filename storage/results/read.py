@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from storage import models as M
 from storage.engines import READ_ONLY
+from storage.results.associations import holdings_sql
 from storage.results.dbapi import quote
 from storage.results.postgres import lock_for_reading
 from storage.results.prepare import as_month
@@ -69,7 +70,7 @@ def read_frame(
         step = 10_000  # keep clear of the backends' bound-parameter limits
         id_chunks = [ids[i : i + step] for i in range(0, len(ids), step)]
     if month_list == [] or not id_chunks:
-        return pl.DataFrame(schema=spec.schema)
+        return pl.DataFrame(schema=spec.frame_schema)
     with _read_conn(engine) as conn, conn.begin():  # one snapshot for every chunk
         lock_for_reading(conn)
         if spec.name in RESULTS and conn.dialect.name in ("sqlite", "postgresql"):
@@ -78,18 +79,24 @@ def read_frame(
             parts = [_read_core(conn, spec, month_list, ids) for ids in id_chunks]
     df = pl.concat(parts) if len(parts) > 1 else parts[0]
     # sorted here, not with ORDER BY: byte order of strings whatever the database's collation
-    return df.sort(list(spec.key))
+    return df.sort(list(spec.natural_key))
 
 
 def _read_core(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
     t = spec.table
-    q = sa.select(*t.columns)
+    if spec.frame is not None:  # the holdings
+        a = OTHER["associations"].table
+        cols = {c: (t.c[c] if c in t.c else a.c[c]) for c in spec.frame}
+        q = sa.select(*cols.values()).select_from(t.join(a, a.c.id == t.c.association_id))
+    else:
+        cols = dict(t.c)
+        q = sa.select(*t.columns)
     if months is not None:
-        q = q.where(t.c.month.in_(months))
+        q = q.where(cols["month"].in_(months))
     if ids is not None:
-        q = q.where(t.c.partner_id.in_(ids))
+        q = q.where(cols["partner_id"].in_(ids))
     rows = conn.execute(q).all()
-    return pl.DataFrame([tuple(r) for r in rows], schema=spec.schema, orient="row")
+    return pl.DataFrame([tuple(r) for r in rows], schema=spec.frame_schema, orient="row")
 
 
 def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
@@ -97,21 +104,26 @@ def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
     q = lambda name: quote(conn, name)  # noqa: E731
     sqlite_ = conn.dialect.name == "sqlite"
     mark = "?" if sqlite_ else "%s"
+    if spec.frame is not None:  # the holdings: holding joined with association
+        sql, cols = holdings_sql(conn)
+    else:
+        cols = {c: q(c) for c in spec.schema}
+        sql = f"SELECT {', '.join(cols.values())} FROM {q(spec.table.name)}"
     where, params = [], []
     if months is not None:
-        where.append(f"{q('month')} IN ({', '.join(mark for _ in months)})")
+        where.append(f"{cols['month']} IN ({', '.join(mark for _ in months)})")
         params += [m.isoformat() for m in months] if sqlite_ else months
     if ids is not None:
-        where.append(f"{q('partner_id')} IN ({', '.join(mark for _ in ids)})")
+        where.append(f"{cols['partner_id']} IN ({', '.join(mark for _ in ids)})")
         params += ids
-    sql = f"SELECT {', '.join(q(c) for c in spec.schema)} FROM {q(spec.table.name)}"
     if where:
         sql += " WHERE " + " AND ".join(where)
     # SQLite gives dates as ISO text and booleans as 0/1; psycopg gives Python values
+    schema = spec.frame_schema
     raw_schema = (
         {c: pl.String if d == pl.Date else pl.Int64 if d == pl.Boolean else d
-         for c, d in spec.schema.items()}
-        if sqlite_ else spec.schema
+         for c, d in schema.items()}
+        if sqlite_ else schema
     )  # fmt: skip
     cursor = conn.connection.driver_connection.cursor()
     try:
@@ -125,7 +137,7 @@ def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
     if sqlite_:
         df = df.with_columns(
             pl.col(c).str.to_date("%Y-%m-%d") if d == pl.Date else pl.col(c).cast(d)
-            for c, d in spec.schema.items()
+            for c, d in schema.items()
             if d in (pl.Date, pl.Boolean)
         )
     return df

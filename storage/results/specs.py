@@ -1,5 +1,5 @@
-"""The stored frames: each result frame of ``scoring.frames`` (and the partner and scored-month
-tables) with its table, Polars schema and natural key."""
+"""The stored frames: each result frame of ``scoring.frames`` (and the partner, scored-month and
+association tables) with its table, Polars schemas and keys."""
 
 from __future__ import annotations
 
@@ -17,28 +17,66 @@ from storage import models as M
 class TableSpec:
     name: str  # the frame's name (frames.py): "metric_points"
     table: sa.Table
-    schema: dict[str, Any]  # column -> polars dtype, in table order
-    key: tuple[str, ...]  # natural key = primary key, in order
+    schema: dict[str, Any]  # the table's columns -> polars dtype, in table order
+    key: tuple[str, ...]  # the table's primary key, in order
     by_month: bool = True
+    # the frame as write_results takes it and read_frame gives it, when it is not the table's
+    # own columns (the holdings: ``holding`` joined with ``association``)
+    frame: dict[str, Any] | None = None
+    frame_key: tuple[str, ...] | None = None  # the frame's natural key
+
+    @property
+    def frame_schema(self) -> dict[str, Any]:
+        return self.frame if self.frame is not None else self.schema
+
+    @property
+    def natural_key(self) -> tuple[str, ...]:
+        return self.frame_key if self.frame_key is not None else self.key
 
     @property
     def not_null(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.table.columns if not c.nullable)
+        """The frame's columns that may not be null."""
+        nullable = {c.name for c in self.table.columns if c.nullable}
+        return tuple(c for c in self.frame_schema if c not in nullable)
 
 
-def _spec(name: str, model, schema: dict[str, Any], by_month: bool = True) -> TableSpec:
+def _spec(name: str, model, schema: dict[str, Any], by_month: bool = True, **frame: Any) -> TableSpec:
     table: sa.Table = model.__table__
     if list(table.columns.keys()) != list(schema):
         raise AssertionError(f"{table.name} columns {table.columns.keys()} != {list(schema)}")
     key = tuple(c.name for c in table.primary_key.columns)
-    return TableSpec(name, table, dict(schema), key, by_month)
+    return TableSpec(name, table, dict(schema), key, by_month, **frame)
+
+
+ASSOCIATION_SCHEMA = {
+    "id": pl.Int64,
+    "partner_id": pl.String,
+    "tenant_id": pl.String,
+    "option": pl.String,
+    "workload": pl.String,
+    "associated_on": pl.Date,
+}
+ASSOCIATION_KEY = ("partner_id", "tenant_id", "option", "workload", "associated_on")
+"""What an association id is the hash of (``storage.results.associations``)."""
+HOLDING_TABLE_SCHEMA = {
+    "month": pl.Date,
+    "association_id": pl.Int64,
+    "paid_seats": pl.Int64,
+    "active_users": pl.Int64,
+}
 
 
 RESULTS: dict[str, TableSpec] = {
     s.name: s
     for s in (
         _spec("eligible_tenants", M.EligibleTenant, F.ELIGIBLE_TENANTS_SCHEMA),
-        _spec("holdings", M.Holding, F.HOLDINGS_SCHEMA),
+        _spec(
+            "holdings",
+            M.Holding,
+            HOLDING_TABLE_SCHEMA,
+            frame=F.HOLDINGS_SCHEMA,
+            frame_key=("month", "partner_id", "tenant_id", "option", "workload"),
+        ),  # fmt: skip
         _spec("metric_points", M.MetricPoint, F.METRIC_POINTS_SCHEMA),
         _spec("path_scores", M.PathScore, F.PATH_SCORES_SCHEMA),
         _spec("designations", M.Designation, F.DESIGNATIONS_SCHEMA),
@@ -63,6 +101,7 @@ SCORED_MONTH_SCHEMA = {
 OTHER: dict[str, TableSpec] = {
     "partners": _spec("partners", M.Partner, PARTNERS_TABLE_SCHEMA, by_month=False),
     "scored_months": _spec("scored_months", M.ScoredMonth, SCORED_MONTH_SCHEMA),
+    "associations": _spec("associations", M.Association, ASSOCIATION_SCHEMA, by_month=False),
 }
 _ALL: dict[str, TableSpec] = {**RESULTS, **OTHER}
 _BY_TABLE: dict[str, TableSpec] = {s.table.name: s for s in _ALL.values()}
@@ -79,4 +118,4 @@ def table_spec(name: str) -> TableSpec:
 
 def empty_frames() -> dict[str, pl.DataFrame]:
     """The six result frames, empty (write them to clear months)."""
-    return {name: pl.DataFrame(schema=spec.schema) for name, spec in RESULTS.items()}
+    return {name: pl.DataFrame(schema=spec.frame_schema) for name, spec in RESULTS.items()}

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import models as M
+from storage.results.associations import split_holdings
 from storage.results.postgres import PG_WRITE_LOCK, copy_rows, is_partitioned, stage_partition, swap_partitions
 from storage.results.prepare import as_month, prepare_frame, prepare_partners, scored_month_rows
 from storage.results.specs import OTHER, RESULTS, TableSpec
@@ -43,7 +44,8 @@ def write_results(
 
     Validation errors raise ValueError before the database is touched; database errors are
     SQLAlchemy's (``IntegrityError`` for a duplicate key, ...). Either way nothing is written.
-    Returns the rows written per frame name, plus ``partners`` and ``scored_months``.
+    Returns the rows written per frame name, plus ``partners``, ``scored_months`` and
+    ``associations`` (new associations stored).
     """
     month_list = sorted({as_month(m) for m in months})
     if not month_list:
@@ -71,9 +73,11 @@ def write_results(
         in_place = [s for s in RESULTS.values() if s.name not in {w.name for w in swapped}]
         for spec in in_place:
             conn.execute(sa.delete(spec.table).where(spec.table.c.month.in_(month_list)))
+        split = split_holdings(conn, prepared["holdings"])  # adds the associations not stored yet
+        stored = {**prepared, "holdings": split.holdings}
         for name, spec in RESULTS.items():  # partitioned tables: loaded aside, nothing locked
-            _bulk_insert(conn, spec, prepared[name])
-            counts[name] = prepared[name].height
+            _bulk_insert(conn, spec, stored[name])
+            counts[name] = stored[name].height
         if swapped:
             # from here to commit one writer at a time: two writers holding each other's
             # partner rows or scored months while waiting for the swap's locks would deadlock
@@ -84,6 +88,8 @@ def write_results(
             conn.execute(sa.insert(scored_table), scored_rows)
         counts["scored_months"] = len(scored_rows)
         swap_partitions(conn, swapped, month_list)  # last: the tables' locks are held to commit
+    split.commit()  # the associations added are known to be there from now on
+    counts["associations"] = split.added.height
     return counts
 
 

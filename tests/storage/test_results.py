@@ -25,6 +25,7 @@ from storage import engines, migrate
 from storage import models as M
 from storage import results as R
 from storage.results import write as W
+from tests.support.old_revisions import read_old, write_old
 from tests.support.paths import PROJECT_ROOT
 from tests.support.synthetic import synthetic_partners, synthetic_results
 
@@ -44,7 +45,7 @@ def assert_frames_equal(got: pl.DataFrame, want: pl.DataFrame, what: str = "") -
 
 
 def sorted_frame(name: str, df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort(list(R.RESULTS[name].key))
+    return df.sort(list(R.RESULTS[name].natural_key))
 
 
 # ---- migrations ------------------------------------------------------------------------------
@@ -54,7 +55,7 @@ def test_migrations_apply_from_empty_and_are_idempotent(empty_db_url):
     assert migrate.current(empty_db_url) is None
     assert not migrate.is_current(empty_db_url)
     migrate.upgrade(empty_db_url)
-    assert migrate.current(empty_db_url) == migrate.head() == "0003"
+    assert migrate.current(empty_db_url) == migrate.head() == "0004"
     migrate.upgrade(empty_db_url)  # again: nothing to do, no error
     assert migrate.is_current(empty_db_url)
     tables = set(sa.inspect(engines.get_engine(empty_db_url)).get_table_names())
@@ -119,6 +120,8 @@ def test_model_columns_are_the_frame_schemas():
         "designations": F.DESIGNATIONS_SCHEMA, "customer_details": F.CUSTOMER_DETAILS_SCHEMA,
     }  # fmt: skip
     for name, model in M.RESULT_TABLES.items():
+        if name == "holdings":
+            continue
         table = model.__table__
         assert list(table.columns.keys()) == list(schemas[name]), name
         for column in table.columns:
@@ -126,9 +129,14 @@ def test_model_columns_are_the_frame_schemas():
     assert [c.name for c in M.MetricPoint.__table__.primary_key.columns] == [
         "month", "partner_id", "track", "metric", "option"
     ]  # fmt: skip
-    assert [c.name for c in M.Holding.__table__.primary_key.columns] == [
-        "month", "partner_id", "tenant_id", "option", "workload"
-    ]  # fmt: skip
+    # the holdings frame: holding (month, association, usage) on association (the five values)
+    holding, association = M.Holding.__table__, M.Association.__table__
+    assert [c.name for c in holding.primary_key.columns] == ["month", "association_id"]
+    assert [c.name for c in association.primary_key.columns] == ["id"]
+    stored = {c.name for c in holding.columns} - {"association_id"} | {c.name for c in association.columns} - {"id"}
+    assert stored == set(F.HOLDINGS_SCHEMA)
+    assert R.RESULTS["holdings"].frame_schema == F.HOLDINGS_SCHEMA
+    assert R.RESULTS["holdings"].natural_key == ("month", "partner_id", "tenant_id", "option", "workload")
 
 
 # ---- write / read ----------------------------------------------------------------------------
@@ -149,6 +157,8 @@ def test_write_then_read_round_trips_exactly(engine):
         **{n: df.height for n, df in frames.items()},
         "partners": 25,  # 24 from the registry, 1 seen only in the results
         "scored_months": 2,
+        # each association once, whatever the months holding it
+        "associations": frames["holdings"].drop("month", "paid_seats", "active_users").unique().height,
     }
     for name, df in frames.items():
         assert_frames_equal(R.read_frame(engine, name), sorted_frame(name, df), name)
@@ -240,7 +250,7 @@ def test_rewriting_a_month_replaces_it_and_leaves_other_months_alone(engine):
         assert got.filter(pl.col("month") == FEB).equals(sorted_frame(name, new[name])), name
         for m in (JAN, MAR):  # untouched
             assert got.filter(pl.col("month") == m).equals(before[name].filter(pl.col("month") == m)), (name, m)
-        key = list(R.RESULTS[name].key)
+        key = list(R.RESULTS[name].natural_key)
         assert got.select(key).is_duplicated().sum() == 0, name
     scored = after["scored_months"]
     assert scored["month"].to_list() == [JAN, FEB, MAR]
@@ -477,8 +487,10 @@ def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_ur
     migrate.upgrade(empty_db_url, "0001")
     engine = engines.get_engine(empty_db_url)
     frames = synthetic_results([JAN, FEB], partners=10, tenants=25)
-    R.write_results(engine, months=[JAN, FEB], frames=frames, partners=synthetic_partners(frames))
-    before = snapshot(engine)
+    write_old(engine, frames)
+    before = {**read_old(engine), **{n: R.read_frame(engine, n) for n in ("partners", "scored_months")}}
+    assert before["holdings"].equals(sorted_frame("holdings", R._prepare_frame(R.RESULTS["holdings"],
+                                                                 frames["holdings"], {JAN, FEB})))  # fmt: skip
     postgresql = engine.dialect.name == "postgresql"
 
     migrate.upgrade(empty_db_url)
@@ -499,10 +511,13 @@ def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_ur
         assert _partitions(engine) == {}
         with engine.connect() as c:
             assert c.exec_driver_sql("SELECT count(*) FROM pg_namespace WHERE nspname = 'pcs_partitions'").scalar() == 0
+    for name, df in read_old(engine).items():
+        assert_frames_equal(df, written[name], name)
+    # and up again: the same rows, and today's writes work
+    migrate.upgrade(empty_db_url)
     for name, df in snapshot(engine).items():
         assert_frames_equal(df, written[name], name)
-    R.write_results(engine, months=[JAN], frames=R.empty_frames())  # the 0001 path still works
-    migrate.upgrade(empty_db_url)
+    R.write_results(engine, months=[JAN], frames=R.empty_frames())
     assert R.row_counts(engine)["designations"] == 7
 
 

@@ -17,6 +17,7 @@ from storage import models as M
 from storage import results as R
 from storage import webhooks as W
 from storage.engines import get_engine
+from tests.support.old_revisions import read_old, write_old
 from tests.support.synthetic import synthetic_partners, synthetic_results
 
 JUN = dt.date(2024, 6, 1)
@@ -202,14 +203,14 @@ def test_migration_0003_upgrades_an_existing_database_and_back(empty_db_url):
     migrate.upgrade(empty_db_url, "0002")
     engine = get_engine(empty_db_url)
     frames = synthetic_results([JUN], partners=5, tenants=10)
-    R.write_results(engine, months=[JUN], frames=frames, partners=synthetic_partners(frames))
-    before = {n: R.read_frame(engine, n) for n in [*R.RESULTS, "partners"]}
+    write_old(engine, frames)
+    before = {**read_old(engine), "partners": R.read_frame(engine, "partners")}
     assert "webhook_event" not in sa.inspect(engine).get_table_names()
 
-    migrate.upgrade(empty_db_url)
-    assert migrate.current(empty_db_url) == "0003" == migrate.head()
-    for name, frame in before.items():
-        assert R.read_frame(engine, name).equals(frame), name
+    migrate.upgrade(empty_db_url, "0003")
+    assert migrate.current(empty_db_url) == "0003"
+    for name, frame in {**read_old(engine), "partners": R.read_frame(engine, "partners")}.items():
+        assert frame.equals(before[name]), name
     W.add_subscription(engine, url="https://example.test/admin", secret="s")
     assert W.record_events(engine, events=EVENTS, now=T0).deliveries == 4
 
@@ -219,3 +220,4 @@ def test_migration_0003_upgrades_an_existing_database_and_back(empty_db_url):
     assert R.read_frame(engine, "designations").equals(before["designations"])
     migrate.upgrade(empty_db_url)
     assert W.list_subscriptions(engine) == []
+    assert R.read_frame(engine, "holdings").equals(before["holdings"])
