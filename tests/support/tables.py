@@ -52,12 +52,15 @@ def table_rows(
     volatile: bool = True,
     months: list[dt.date] | None = None,
 ) -> list[tuple[str, ...]]:
-    """Every row of ``table`` (of ``months`` only, when given and it has a month column) as a
-    tuple of texts, sorted."""
+    """Every row of ``table`` (of ``months`` only, when given and it has a month column; the
+    associations those months' holdings name, for ``association``) as a tuple of texts, sorted."""
     columns = [c for c in table.columns if volatile or c.name not in VOLATILE.get(table.name, ())]
     q = sa.select(*columns)
     if months is not None and "month" in table.c:
         q = q.where(table.c.month.in_(months))
+    if months is not None and table.name == "association":
+        holding = metadata.tables["holding"]
+        q = q.where(table.c.id.in_(sa.select(holding.c.association_id).where(holding.c.month.in_(months))))
     with engine.connect().execution_options(**READ_ONLY) as conn:
         rows = conn.execute(q).all()
     return sorted(tuple(_text(v) for v in row) for row in rows)
@@ -65,7 +68,8 @@ def table_rows(
 
 def fingerprint(engine: sa.Engine, *, volatile: bool = True, months: list[dt.date] | None = None) -> dict[str, Table]:
     """Row count and sha256 of every table of the results database (``metadata``); with
-    ``months``, only those months' rows of the tables that have a month column."""
+    ``months``, only those months' rows of the tables that have a month column, and the
+    associations of those months' holdings."""
     out = {}
     for table in metadata.sorted_tables:
         rows = table_rows(engine, table, volatile=volatile, months=months)
