@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Row
 
+from scoring.calendar import add_months, month_range, month_start
 from storage import models as M
 
 PARTNER = M.Partner.__table__
@@ -35,8 +36,9 @@ def _by_partner_month(table: sa.Table, shape: str) -> sa.Select:
     """``SELECT * FROM table`` for a set of (partner, month), built once per shape: a statement
     built per call costs more than SQLite takes to run it (~150 us of SQLAlchemy construction
     and cache-key work per statement). ``one``: one partner, one month; ``month``: one month,
-    partners ``:ids``; ``partner``: one partner, months ``:months``."""
-    q = sa.select(table)
+    partners ``:ids``; ``partner``: one partner, months ``:months``. In primary-key order
+    (SQLite: the search's own order, no sort)."""
+    q = sa.select(table).order_by(*table.primary_key.columns)
     if shape == "one":
         return q.where(table.c.month == sa.bindparam("m"), table.c.partner_id == sa.bindparam("p"))
     if shape == "month":
@@ -46,7 +48,10 @@ def _by_partner_month(table: sa.Table, shape: str) -> sa.Select:
 
 
 def _select_partner_months(conn: Connection, table: sa.Table, keys: Sequence[PartnerMonth]) -> list[Row]:
-    """The rows of a set of (partner, month): the primary key's prefix when it can be used."""
+    """The rows of a set of (partner, month), in primary-key order, always through the primary
+    key's prefix (month, partner_id): a row-value ``(month, partner_id) IN (...)`` would make
+    SQLite scan the whole table. Several months and partners: one ``month = m AND partner_id IN
+    (...)`` per month, OR-ed (SQLite: one primary-key search per term)."""
     months = sorted({m for _, m in keys})
     ids = sorted({p for p, _ in keys})
     if len(months) == 1 and len(ids) == 1:
@@ -55,8 +60,11 @@ def _select_partner_months(conn: Connection, table: sa.Table, keys: Sequence[Par
         return conn.execute(_by_partner_month(table, "month"), {"m": months[0], "ids": ids}).all()
     if len(ids) == 1:
         return conn.execute(_by_partner_month(table, "partner"), {"p": ids[0], "months": months}).all()
-    pairs = sorted({(m, p) for p, m in keys})
-    return conn.execute(sa.select(table).where(sa.tuple_(table.c.month, table.c.partner_id).in_(pairs))).all()
+    by_month: dict[dt.date, set[str]] = {}
+    for p, m in keys:
+        by_month.setdefault(m, set()).add(p)
+    terms = [sa.and_(table.c.month == m, table.c.partner_id.in_(sorted(by_month[m]))) for m in months]
+    return conn.execute(sa.select(table).where(sa.or_(*terms)).order_by(*table.primary_key.columns)).all()
 
 
 def _month_range(table: sa.Table, lo: dt.date | None, hi: dt.date | None) -> list[sa.ColumnElement[bool]]:
@@ -66,6 +74,62 @@ def _month_range(table: sa.Table, lo: dt.date | None, hi: dt.date | None) -> lis
     if hi is not None:
         out.append(table.c.month <= hi)
     return out
+
+
+@functools.cache
+def _month_bounds_stmt(table: sa.Table) -> sa.Select:
+    """The table's first and last month: two primary-key seeks (a single ``SELECT min(), max()``
+    would make SQLite scan the table)."""
+    return sa.select(
+        sa.select(sa.func.min(table.c.month)).scalar_subquery(), sa.select(sa.func.max(table.c.month)).scalar_subquery()
+    )
+
+
+def _months_in(conn: Connection, table: sa.Table, lo: dt.date | None, hi: dt.date | None) -> list[dt.date]:
+    """The months (first days) of ``table`` that ``lo <= month <= hi`` can match (None: open),
+    as an explicit list for ``month IN (...)``: the calendar months between the bounds, clipped
+    to the table's first and last month (so an open or far bound costs no more than the months
+    stored). A range on ``month`` would not let the primary key's second column, partner_id,
+    narrow the search."""
+    first, last = conn.execute(_month_bounds_stmt(table)).one()
+    if first is None:
+        return []
+    if lo is not None and lo.day != 1:
+        lo = add_months(lo, 1)  # the month of a mid-month lo starts before it
+    start = first if lo is None else max(first, month_start(lo))
+    end = last if hi is None else min(last, month_start(hi))
+    return month_range(start, end)
+
+
+@functools.cache
+def _by_partners_months(table: sa.Table, single: bool, winners: bool) -> sa.Select:
+    """Partners ``:p`` (one) or ``:ids`` (several), months ``:months``, in (partner, month) order
+    and then the rest of the primary key; ``winners``: the winning option's metric points only."""
+    if winners:
+        cols = [table.c[c] for c in ("partner_id", "month", "track", "metric", "value", "points")]
+        q = sa.select(*cols).where(table.c.is_winner.is_(True))
+    else:
+        q = sa.select(table)
+    if single:
+        pid = table.c.partner_id == sa.bindparam("p")
+    else:
+        pid = table.c.partner_id.in_(sa.bindparam("ids", expanding=True))
+    rest = [c for c in table.primary_key.columns if c.name not in ("partner_id", "month")]
+    return q.where(table.c.month.in_(sa.bindparam("months", expanding=True)), pid).order_by(
+        table.c.partner_id, table.c.month, *rest
+    )
+
+
+def _select_partners_in_range(
+    conn: Connection, table: sa.Table, ids: Sequence[str], lo: dt.date | None, hi: dt.date | None, *, winners: bool
+) -> list[Row]:
+    months = _months_in(conn, table, lo, hi)
+    ids = sorted(set(ids))
+    if not months or not ids:
+        return []
+    stmt = _by_partners_months(table, len(ids) == 1, winners)
+    params = {"p": ids[0]} if len(ids) == 1 else {"ids": ids}
+    return conn.execute(stmt, {**params, "months": months}).all()
 
 
 # ---- partners --------------------------------------------------------------------------------
@@ -204,16 +268,13 @@ def metrics_by_key(conn: Connection, keys: Sequence[PartnerMonth]) -> list[Row]:
 
 
 def paths_in_ranges(conn: Connection, ids: Sequence[str], lo: dt.date | None, hi: dt.date | None) -> list[Row]:
-    q = sa.select(PATH).where(PATH.c.partner_id.in_(sorted(set(ids))), *_month_range(PATH, lo, hi))
-    return conn.execute(q).all()
+    """The ``path_score`` rows of partners ``ids`` in lo..hi (None: open), by partner, month, track."""
+    return _select_partners_in_range(conn, PATH, ids, lo, hi, winners=False)
 
 
 def winners_in_ranges(conn: Connection, ids: Sequence[str], lo: dt.date | None, hi: dt.date | None) -> list[Row]:
-    """The winning option's metric point per (partner, month, track, metric)."""
-    q = sa.select(
-        METRIC.c.partner_id, METRIC.c.month, METRIC.c.track, METRIC.c.metric, METRIC.c.value, METRIC.c.points
-    ).where(METRIC.c.partner_id.in_(sorted(set(ids))), METRIC.c.is_winner.is_(True), *_month_range(METRIC, lo, hi))
-    return conn.execute(q).all()
+    """The winning option's metric point per (partner, month, track, metric), in that order."""
+    return _select_partners_in_range(conn, METRIC, ids, lo, hi, winners=True)
 
 
 # ---- customers --------------------------------------------------------------------------------
