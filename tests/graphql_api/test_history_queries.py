@@ -1,9 +1,7 @@
-"""The API's reads of ``metric_point`` and ``path_score`` without the secondary (partner_id, month)
-indexes: the same rows in the same order as a plain filter of the table, and (SQLite, EXPLAIN
-QUERY PLAN) every statement searches the primary key (month, partner_id, ...) instead of scanning.
-
-Both backends (``engine`` fixture). PostgreSQL: the indexes are dropped inside a transaction that
-is rolled back, as the database is shared by the worker's other tests."""
+"""The API's reads of ``metric_point`` and ``path_score``, which have no secondary (partner_id,
+month) index since migration 0004: the same rows in the same order as a plain filter of the
+table, and (SQLite, EXPLAIN QUERY PLAN) every statement searches the primary key (month,
+partner_id, ...) instead of scanning. Both backends (``engine`` fixture)."""
 
 from __future__ import annotations
 
@@ -40,13 +38,11 @@ RANGES = [
 
 @pytest.fixture
 def conn(engine) -> Iterator[Connection]:
-    """A connection to results of 8 partners over MONTHS, without the two history indexes."""
+    """A connection to results of 8 partners over MONTHS (migrated: no history indexes)."""
     frames = synthetic_results(MONTHS, partners=8, tenants=20, tenants_per_partner=3, seed=3)
     write_results(engine, months=MONTHS, frames=frames, partners=synthetic_partners(frames))
     with engine.connect() as c:
         tx = c.begin()
-        for name in HISTORY_INDEXES:
-            c.exec_driver_sql(f"DROP INDEX {name}")
         left = {i["name"] for t in TABLES for i in sa.inspect(c).get_indexes(t)}
         assert not left & set(HISTORY_INDEXES), left
         yield c
