@@ -26,7 +26,7 @@ print(f"  child import + read {time.perf_counter() - t:.2f} s")
 
 
 def main(runs: int = 3) -> None:
-    frames = {n: pl.read_parquet(f"{CACHE}/{n}.parquet").sort(list(RESULTS[n].key)) for n in RESULTS}
+    frames = {n: pl.read_parquet(f"{CACHE}/{n}.parquet").sort(list(RESULTS[n].natural_key)) for n in RESULTS}
     print(f"rows {sum(df.height for df in frames.values()):,}")
     for run in range(runs):
         with tempfile.TemporaryDirectory() as folder:

@@ -62,7 +62,7 @@ def stored(db_url: str, months: list[dt.date]) -> dict[str, pl.DataFrame]:
 
 def expected(months: list[dt.date], data: Path = EXAMPLE) -> dict[str, pl.DataFrame]:
     frames = service.score_months(months, directory=data).result.frames()
-    return {n: df.sort(list(R.RESULTS[n].key)) for n, df in frames.items()}
+    return {n: df.sort(list(R.RESULTS[n].natural_key)) for n, df in frames.items()}
 
 
 def assert_same(got: dict[str, pl.DataFrame], want: dict[str, pl.DataFrame]) -> None:
