@@ -318,6 +318,14 @@ def expiring_certifications(
     return _events(CERTIFICATION_EXPIRING, month, rows)
 
 
+def lapsing(month: dt.date, now: pl.DataFrame, lapse: pl.DataFrame, months: int = AT_RISK_MONTHS) -> pl.DataFrame:
+    """The rows of ``lapse`` that ``at_risk`` can report: scored partners whose lapse from
+    ``month`` is within ``months`` months. Only their lapses from the month before matter."""
+    limit = calendar.add_months(month, months)
+    soon = lapse.filter(pl.col("lapse_month").is_not_null() & (pl.col("lapse_month") <= limit))
+    return soon.join(now.select("partner_id"), on="partner_id", how="semi")
+
+
 def at_risk(
     month: dt.date,
     now: pl.DataFrame,
@@ -327,13 +335,12 @@ def at_risk(
 ) -> pl.DataFrame:
     """``qualification.at_risk``: the projection from this month shows the qualification window
     lapsing within ``months`` months (lapse month <= M + months), and the projection from the
-    month before did not (none, or later than M-1 + months). Scored partners only."""
+    month before did not (none, or later than M-1 + months). Scored partners only: those of
+    ``lapsing``, so ``lapse_before`` needs only their rows (a partner not in it had none)."""
     if lapse is None or lapse_before is None:
         return pl.DataFrame(schema=EVENTS_SCHEMA)
-    limit = calendar.add_months(month, months)
     limit_before = calendar.add_months(month, months - 1)
-    soon = lapse.filter(pl.col("lapse_month").is_not_null() & (pl.col("lapse_month") <= limit))
-    soon = soon.join(now.select("partner_id"), on="partner_id", how="semi")
+    soon = lapsing(month, now, lapse, months)
     already = lapse_before.filter(pl.col("lapse_month").is_not_null() & (pl.col("lapse_month") <= limit_before))
     new = soon.join(already.select("partner_id"), on="partner_id", how="anti").join(
         lapse_before.select("partner_id", pl.col("lapse_month").alias("lapse_before")), on="partner_id", how="left"

@@ -354,6 +354,10 @@ def test_pcs_backfill_scores_a_range_in_the_dagster_instance(tmp_path, monkeypat
         split = re.findall(r"split (2024-\d\d): read ([\d.]+)s, score ([\d.]+)s, write ([\d.]+)s", out)
         assert [m for m, *_ in split] == [f"2024-{i:02d}" for i in range(1, 13)]  # benchmarks/run.py parses these
         assert float(split[0][1]) > 0 and all(float(w) > 0 for *_, w in split)  # 2024-01 waited for 13 snapshots
+        # the webhook step after them: each month's events, and the latest month's projections
+        assert re.findall(r"webhook events (2024-\d\d): \d+ events", out) == [f"2024-{i:02d}" for i in range(1, 13)]
+        assert re.search(r"webhook events: projected \d+ partners from 2024-12 in [\d.]+s", out)
+        assert re.search(r"webhook events: projected \d+ partners from 2024-11 in [\d.]+s", out)
         assert R.months_scored(get_engine(url)) == YEAR_2024
         assert (home / "dagster.yaml").read_text() == (PROJECT_ROOT / "orchestration/dagster.yaml").read_text()
         with dg.DagsterInstance.get() as instance:  # the run is in DAGSTER_HOME's instance

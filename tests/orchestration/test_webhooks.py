@@ -20,6 +20,7 @@ from orchestration import partitions as P
 from orchestration import webhooks as OW
 from orchestration.delivery import deliver_due
 from orchestration.resources import ResultsDatabase, resource_config
+from pcs.generate import generate
 from scoring import events as E
 from scoring import forecast, ingest
 from scoring.calendar import add_months, month_range
@@ -240,8 +241,10 @@ def test_projected_lapses_become_at_risk_events(db_url, monkeypatch, tmp_path):
     feb, mar = MONTHS[:2]
     data = folder_until(mar, tmp_path)
 
-    def lapses(engine, *, month, directory, certifications, rulebooks):
+    def lapses(engine, *, month, directory, certifications, rulebooks, partner_ids, cache, say):
         assert directory == data and not certifications.is_empty()
+        # every partner from March; from February only those lapsing from March
+        assert partner_ids is None if month == mar else partner_ids.to_list() == [PARTNER]
         at = {mar: dt.date(2024, 9, 1)}.get(month)  # from March: lapses in September (M + 6)
         return pl.DataFrame({"partner_id": [PARTNER], "lapse_month": [at]}, schema=E.LAPSE_SCHEMA)
 
@@ -306,3 +309,70 @@ def test_at_risk_events_follow_the_projection_in_the_latest_month(db_url, tmp_pa
                 want.append((m, pid, f"{at:%Y-%m}"))
     assert want or latest != dt.date(2024, 5, 1)  # the example reaches it in May
     assert at_risk.select("month", "partner_id", "subject").sort("month", "partner_id").rows() == want
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A generated folder of 1,500 partners, 2023-11..2024-12 (what 2024-11 and 2024-12 need)."""
+    data = tmp_path_factory.mktemp("generated") / "data"
+    generate(data, partners=1500, months=14, start="2023-11", seed=3)
+    return data
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0], ids=["whole-snapshots", "partner-slices"])
+def test_the_events_are_those_of_projecting_every_qualified_partner_both_months(
+    db_url, generated, monkeypatch, caplog, share
+):
+    """``compute_month`` projects M-1 only for the partners lapsing from M, and reads partner
+    slices when they are few (``SLICE_SHARE``): its events equal, byte for byte, those of the
+    plain computation (every partner qualified in M and in M-1 projected from the whole
+    snapshots, both lapse frames in full). The webhook step says what it projects."""
+    monkeypatch.setattr(OW, "SLICE_SHARE", share)
+    latest, data = dt.date(2024, 12, 1), generated
+    before = add_months(latest, -1)
+    with caplog.at_level("INFO", logger="pcs.pipeline"):
+        assert score(db_url, [before, latest], data).success
+    engine = get_engine(db_url)
+    books = load_rulebooks()
+    certs = ingest.read_certifications(data)
+    stored = R.read_frame(engine, "designations")
+    points = R.read_frame(engine, "metric_points")
+    snaps = ingest.read_snapshots(data, month_range(add_months(before, -11), latest))
+
+    def lapse(m: dt.date) -> pl.DataFrame:
+        window = stored.filter(pl.col("month").is_between(add_months(m, -5), m))
+        ids = window.filter(pl.col("attained"))["partner_id"].unique().sort()
+        projected = forecast.forecast(
+            rulebooks=books, snapshots=snaps, certifications=certs, partner_ids=ids, from_month=m, months=6
+        )
+        return forecast.lapse_months(window, projected.designations, m, partner_ids=ids)
+
+    now, was = lapse(latest), lapse(before)
+    want = E.month_events(
+        month=latest,
+        designations=stored,
+        metric_points=points,
+        certifications=certs,
+        rulebook=books.for_month(latest),
+        designations_before=stored,
+        metric_points_before=points,
+        rulebook_before=books.for_month(before),
+        lapse=now,
+        lapse_before=was,
+    )
+    # the folder has both: partners at risk, and partners lapsing from M that already were from
+    # M-1; and partners qualified in M-1 that do not lapse from M (not projected from M-1 now)
+    lapsing = now.drop_nulls("lapse_month")
+    assert want.filter(pl.col("type") == E.QUALIFICATION_AT_RISK).height > 0
+    assert lapsing.join(was.drop_nulls("lapse_month"), on="partner_id", how="semi").height > 0
+    assert was.join(lapsing, on="partner_id", how="anti").height > 0
+    got = OW.compute_month(engine, month=latest, directory=data, certifications=certs, rulebooks=books)
+    assert got is not None and got.equals(want)
+    assert got.write_ipc(None).getvalue() == want.write_ipc(None).getvalue()
+    outbox = W.read_events(engine).filter(pl.col("month") == latest).sort("id")
+    assert outbox.select("id", "data").equals(want.select("id", "data").sort("id"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "pcs.pipeline" and "webhook events" in r.getMessage()]
+    how = "their snapshot slices" if share else "the whole snapshots"
+    assert any(f"from {latest:%Y-%m} ({how})" in line for line in lines)
+    assert any(f"from {before:%Y-%m} ({how})" in line for line in lines)
+    assert any(line.startswith(f"webhook events {latest:%Y-%m}: {want.height} events") for line in lines)
