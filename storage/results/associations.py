@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from storage.results.dbapi import quote
 from storage.results.postgres import copy_frame
 from storage.results.specs import ASSOCIATION_KEY, ASSOCIATION_SCHEMA, HOLDING_TABLE_SCHEMA, OTHER
+from storage.results.sqlite import from_sqlite, sqlite_values
 
 _SEP = "\x1f"  # the unit separator: in no id, option or workload name
 
@@ -59,19 +60,17 @@ def _read_all(conn: Connection) -> pl.DataFrame:
     table = OTHER["associations"].table
     sqlite_ = conn.dialect.name == "sqlite"
     cols = ", ".join(quote(conn, c) for c in ASSOCIATION_SCHEMA)
+    raw, back = from_sqlite(ASSOCIATION_SCHEMA) if sqlite_ else (ASSOCIATION_SCHEMA, [])
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(f"SELECT {cols} FROM {quote(conn, table.name)}")
-        raw = {**ASSOCIATION_SCHEMA, "associated_on": pl.String} if sqlite_ else ASSOCIATION_SCHEMA
         parts = []
         while rows := cursor.fetchmany(200_000):
             parts.append(pl.DataFrame(rows, schema=raw, orient="row"))
     finally:
         cursor.close()
     df = pl.concat(parts) if parts else pl.DataFrame(schema=raw)
-    if sqlite_:
-        df = df.with_columns(pl.col("associated_on").str.to_date("%Y-%m-%d"))
-    return df
+    return df.with_columns(back) if back else df
 
 
 def _known(conn: Connection) -> _Known:
@@ -168,7 +167,7 @@ def _insert_new(conn: Connection, new: pl.DataFrame) -> None:
         cursor = conn.connection.driver_connection.cursor()
         try:
             before = conn.connection.driver_connection.total_changes
-            rows = new.with_columns(pl.col("associated_on").dt.to_string("%Y-%m-%d"))
+            rows = sqlite_values(ASSOCIATION_SCHEMA, new)
             for chunk in rows.iter_slices(50_000):
                 cursor.executemany(
                     f"INSERT OR IGNORE INTO {name} ({cols}) VALUES (?, ?, ?, ?, ?, ?)", chunk.iter_rows()

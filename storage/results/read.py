@@ -17,6 +17,7 @@ from storage.results.dbapi import quote
 from storage.results.postgres import lock_for_reading
 from storage.results.prepare import as_month
 from storage.results.specs import OTHER, RESULTS, TableSpec, table_spec
+from storage.results.sqlite import from_sqlite
 
 
 def _read_conn(engine: Engine) -> Connection:
@@ -112,19 +113,15 @@ def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
     where, params = [], []
     if months is not None:
         where.append(f"{cols['month']} IN ({', '.join(mark for _ in months)})")
-        params += [m.isoformat() for m in months] if sqlite_ else months
+        params += [m.toordinal() - M.EPOCH_ORDINAL for m in months] if sqlite_ else months
     if ids is not None:
         where.append(f"{cols['partner_id']} IN ({', '.join(mark for _ in ids)})")
         params += ids
     if where:
         sql += " WHERE " + " AND ".join(where)
-    # SQLite gives dates as ISO text and booleans as 0/1; psycopg gives Python values
+    # SQLite gives dates as day numbers and booleans as 0/1; psycopg gives Python values
     schema = spec.frame_schema
-    raw_schema = (
-        {c: pl.String if d == pl.Date else pl.Int64 if d == pl.Boolean else d
-         for c, d in schema.items()}
-        if sqlite_ else schema
-    )  # fmt: skip
+    raw_schema, back = from_sqlite(schema) if sqlite_ else (schema, [])
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(sql, params)
@@ -134,10 +131,4 @@ def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
     finally:
         cursor.close()
     df = pl.concat(parts) if parts else pl.DataFrame(schema=raw_schema)
-    if sqlite_:
-        df = df.with_columns(
-            pl.col(c).str.to_date("%Y-%m-%d") if d == pl.Date else pl.col(c).cast(d)
-            for c, d in schema.items()
-            if d in (pl.Date, pl.Boolean)
-        )
-    return df
+    return df.with_columns(back) if back else df

@@ -12,26 +12,45 @@ from storage.results.specs import TableSpec
 SQLITE_CHUNK_ROWS = 50_000
 
 
+def sqlite_values(schema: dict, df: pl.DataFrame) -> pl.DataFrame:
+    """A frame's dates as SQLite day numbers (days since 1970-01-01, ``models.DayNumber``) and
+    its booleans as 0/1."""
+    dates = [c for c, t in schema.items() if t == pl.Date and c in df.columns]
+    bools = [c for c, t in schema.items() if t == pl.Boolean and c in df.columns]
+    return df.with_columns(
+        *([pl.col(dates).cast(pl.Int32).cast(pl.Int64)] if dates else []),
+        *([pl.col(bools).cast(pl.Int64)] if bools else []),
+    )
+
+
+def from_sqlite(schema: dict) -> tuple[dict, list[pl.Expr]]:
+    """What SQLite gives for ``schema`` (day numbers and 0/1 as integers), and the expressions
+    that turn such a frame back into ``schema``."""
+    raw = {c: pl.Int64 if d in (pl.Date, pl.Boolean) else d for c, d in schema.items()}
+    back = [
+        pl.col(c).cast(pl.Int32).cast(pl.Date) if d == pl.Date else pl.col(c).cast(d)
+        for c, d in schema.items()
+        if d in (pl.Date, pl.Boolean)
+    ]
+    return raw, back
+
+
 def insert_sqlite(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
     assert next(iter(spec.schema)) == "month"
     cols = ", ".join(quote(conn, c) for c in spec.schema)
     marks = ", ".join("?" for _ in spec.schema)
     sql = f"INSERT INTO {quote(conn, spec.table.name)} ({cols}) VALUES ({marks})"
-    # stored as SQLAlchemy stores them on SQLite: dates as ISO text, booleans as 0/1. Booleans
-    # go in as ints: sqlite3 binds exact ints directly but runs its adapter lookup for every
-    # bool (a subclass of int), which makes inserts of the boolean-heavy tables ~2x slower.
-    dates = [c for c, t in spec.schema.items() if t == pl.Date]
-    bools = [c for c, t in spec.schema.items() if t == pl.Boolean]
-    df = df.with_columns(
-        *([pl.col(dates).dt.to_string("%Y-%m-%d")] if dates else []),
-        *([pl.col(bools).cast(pl.Int64)] if bools else []),
-    )
+    # stored as the models store them on SQLite: dates as day numbers (models.DayNumber),
+    # booleans as 0/1. Booleans go in as ints: sqlite3 binds exact ints directly but runs its
+    # adapter lookup for every bool (a subclass of int), which makes inserts of the
+    # boolean-heavy tables ~2x slower.
+    df = sqlite_values(spec.schema, df)
     cursor = conn.connection.driver_connection.cursor()
     try:
         # one statement per month with the month as a literal (an ISO date made here, not
         # user text): one bound value less per row, ~10% faster
         for (month,), part in df.partition_by("month", maintain_order=True, as_dict=True).items():
-            month_sql = sql.replace("VALUES (?", f"VALUES ('{month}'", 1)
+            month_sql = sql.replace("VALUES (?", f"VALUES ({int(month)}", 1)
             part = part.drop("month")
             for chunk in part.iter_slices(SQLITE_CHUNK_ROWS):
                 rows = zip(*(s.to_list() for s in chunk.iter_columns()), strict=True)

@@ -55,7 +55,7 @@ def test_migrations_apply_from_empty_and_are_idempotent(empty_db_url):
     assert migrate.current(empty_db_url) is None
     assert not migrate.is_current(empty_db_url)
     migrate.upgrade(empty_db_url)
-    assert migrate.current(empty_db_url) == migrate.head() == "0004"
+    assert migrate.current(empty_db_url) == migrate.head() == "0005"
     migrate.upgrade(empty_db_url)  # again: nothing to do, no error
     assert migrate.is_current(empty_db_url)
     tables = set(sa.inspect(engines.get_engine(empty_db_url)).get_table_names())
@@ -112,7 +112,7 @@ def test_upgrade_works_from_any_cwd_without_ini(tmp_path):
 def test_model_columns_are_the_frame_schemas():
     sa_to_pl = {
         sa.Date: pl.Date, sa.String: pl.String, sa.BigInteger: pl.Int64,
-        sa.Double: pl.Float64, sa.Boolean: pl.Boolean,
+        sa.Double: pl.Float64, sa.Boolean: pl.Boolean, M.DayNumber: pl.Date,
     }  # fmt: skip
     schemas = {
         "eligible_tenants": F.ELIGIBLE_TENANTS_SCHEMA, "holdings": F.HOLDINGS_SCHEMA,
@@ -488,7 +488,7 @@ def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_ur
     engine = engines.get_engine(empty_db_url)
     frames = synthetic_results([JAN, FEB], partners=10, tenants=25)
     write_old(engine, frames)
-    before = {**read_old(engine), **{n: R.read_frame(engine, n) for n in ("partners", "scored_months")}}
+    before = {**read_old(engine), "partners": R.read_frame(engine, "partners")}
     assert before["holdings"].equals(sorted_frame("holdings", R._prepare_frame(R.RESULTS["holdings"],
                                                                  frames["holdings"], {JAN, FEB})))  # fmt: skip
     postgresql = engine.dialect.name == "postgresql"
@@ -499,6 +499,7 @@ def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_ur
     after = snapshot(engine)
     for name, df in before.items():
         assert_frames_equal(after[name], df, name)
+    assert after["scored_months"]["month"].to_list() == [JAN, FEB]
     if postgresql:
         assert {t: len(v) for t, v in _partitions(engine).items()} == {s.table.name: 2 for s in R.RESULTS.values()}
     # writes work on the migrated database, and the downgrade keeps what is there
@@ -523,7 +524,7 @@ def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_ur
 
 def _month_state(conn, month: dt.date) -> tuple:
     """(partners_scored, rows of each result table) of ``month``, one statement per table."""
-    m = month if conn.dialect.name == "postgresql" else month.isoformat()
+    m = month if conn.dialect.name == "postgresql" else month.toordinal() - M.EPOCH_ORDINAL  # DayNumber
     scored = conn.execute(sa.text("SELECT partners_scored FROM scored_month WHERE month = :m"), {"m": m}).scalar()
     counts = []
     for spec in R.RESULTS.values():
