@@ -35,8 +35,15 @@ def association_ids(keys: pl.DataFrame) -> pl.Series:
         )
     ).to_series()
     digest = hashlib.blake2b
-    ids = [int.from_bytes(digest(t.encode(), digest_size=8).digest(), "little", signed=True) for t in text]
-    return pl.Series("id", ids, dtype=pl.Int64)
+    parts = [  # in slices: a first write hashes millions of associations
+        pl.Series(
+            "id",
+            [int.from_bytes(digest(t.encode(), digest_size=8).digest(), "little", signed=True) for t in chunk],
+            dtype=pl.Int64,
+        )
+        for chunk in (text.slice(i, 100_000) for i in range(0, text.len(), 100_000))
+    ]
+    return pl.concat(parts) if parts else pl.Series("id", [], dtype=pl.Int64)
 
 
 @dataclass
