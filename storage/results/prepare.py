@@ -25,7 +25,10 @@ def as_month(value: Any) -> dt.date:
     return value
 
 
-def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date]) -> pl.DataFrame:
+def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date], *, sort: bool = True) -> pl.DataFrame:
+    """``df`` checked and cast to the frame's schema (no copy where the dtypes already match);
+    in natural-key order unless ``sort=False`` (``write_results`` sorts one table at a time, so
+    that a month's sorted copies are not all held at once)."""
     if not isinstance(df, pl.DataFrame):
         raise ValueError(f"{spec.name}: expected a polars DataFrame, got {type(df).__name__}")
     schema = spec.frame_schema
@@ -54,7 +57,7 @@ def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date]) -> pl
         if outside.len():
             raise ValueError(f"{spec.name}: rows for months not being written: {outside.to_list()[:5]}")
     # key order: B-tree inserts in order (much faster on both backends than random order)
-    return df.sort(list(spec.natural_key))
+    return df.sort(list(spec.natural_key)) if sort else df
 
 
 def prepare_partners(partners: pl.DataFrame) -> pl.DataFrame:

@@ -3,13 +3,28 @@ month (see docs/architecture.md, "Storage")."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
+
 import polars as pl
 from sqlalchemy import Connection
 
+from storage.models import EPOCH_ORDINAL
 from storage.results.dbapi import quote, wrap_dbapi_error
 from storage.results.specs import TableSpec
 
 SQLITE_CHUNK_ROWS = 50_000
+
+
+def by_month(df: pl.DataFrame) -> Iterator[tuple[dt.date, pl.DataFrame]]:
+    """``(month, rows)`` per month of ``df``, in order: the frame itself when it holds one
+    month (the usual write: no copy)."""
+    months = df["month"].unique(maintain_order=True)
+    if months.len() == 1:
+        yield months[0], df
+        return
+    for (month,), part in df.partition_by("month", maintain_order=True, as_dict=True).items():
+        yield month, part
 
 
 def sqlite_values(schema: dict, df: pl.DataFrame) -> pl.DataFrame:
@@ -40,19 +55,20 @@ def insert_sqlite(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
     cols = ", ".join(quote(conn, c) for c in spec.schema)
     marks = ", ".join("?" for _ in spec.schema)
     sql = f"INSERT INTO {quote(conn, spec.table.name)} ({cols}) VALUES ({marks})"
-    # stored as the models store them on SQLite: dates as day numbers (models.DayNumber),
-    # booleans as 0/1. Booleans go in as ints: sqlite3 binds exact ints directly but runs its
-    # adapter lookup for every bool (a subclass of int), which makes inserts of the
-    # boolean-heavy tables ~2x slower.
-    df = sqlite_values(spec.schema, df)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        # one statement per month with the month as a literal (an ISO date made here, not
+        # one statement per month with the month as a literal (a day number made here, not
         # user text): one bound value less per row, ~10% faster
-        for (month,), part in df.partition_by("month", maintain_order=True, as_dict=True).items():
-            month_sql = sql.replace("VALUES (?", f"VALUES ({int(month)}", 1)
-            part = part.drop("month")
-            for chunk in part.iter_slices(SQLITE_CHUNK_ROWS):
+        for month, part in by_month(df):
+            day = month.toordinal() - EPOCH_ORDINAL
+            month_sql = sql.replace("VALUES (?", f"VALUES ({int(day)}", 1)
+            for chunk in part.drop("month").iter_slices(SQLITE_CHUNK_ROWS):
+                # stored as the models store them on SQLite: dates as day numbers
+                # (models.DayNumber), booleans as 0/1. Booleans go in as ints: sqlite3 binds
+                # exact ints directly but runs its adapter lookup for every bool (a subclass
+                # of int), which makes inserts of the boolean-heavy tables ~2x slower. Per
+                # chunk, so that no converted copy of a whole table is held.
+                chunk = sqlite_values(spec.schema, chunk)
                 rows = zip(*(s.to_list() for s in chunk.iter_columns()), strict=True)
                 cursor.executemany(month_sql, rows)
     except Exception as exc:

@@ -17,7 +17,7 @@ from storage.results.associations import split_holdings
 from storage.results.postgres import PG_WRITE_LOCK, copy_rows, is_partitioned, stage_partition, swap_partitions
 from storage.results.prepare import as_month, prepare_frame, prepare_partners, scored_month_rows
 from storage.results.specs import OTHER, RESULTS, TableSpec
-from storage.results.sqlite import insert_sqlite
+from storage.results.sqlite import by_month, insert_sqlite
 
 
 def write_results(
@@ -55,7 +55,7 @@ def write_results(
     unknown = [n for n in frames if n not in RESULTS]
     if missing or unknown:
         raise ValueError(f"frames: missing {missing}, unknown {unknown} (use empty_frames())")
-    prepared = {n: prepare_frame(spec, frames[n], month_set) for n, spec in RESULTS.items()}
+    prepared = {n: prepare_frame(spec, frames[n], month_set, sort=False) for n, spec in RESULTS.items()}
     partners_df = prepare_partners(partners) if partners is not None else None
     seen = (
         pl.concat([df.select("partner_id") for df in prepared.values() if "partner_id" in df.columns])["partner_id"]
@@ -74,10 +74,14 @@ def write_results(
         for spec in in_place:
             conn.execute(sa.delete(spec.table).where(spec.table.c.month.in_(month_list)))
         split = split_holdings(conn, prepared["holdings"])  # adds the associations not stored yet
-        stored = {**prepared, "holdings": split.holdings}
+        stored = {**prepared, "holdings": split.holdings}  # in key order already
         for name, spec in RESULTS.items():  # partitioned tables: loaded aside, nothing locked
-            _bulk_insert(conn, spec, stored[name])
-            counts[name] = stored[name].height
+            # key order: B-tree inserts in order (much faster on both backends than random
+            # order); one table's sorted copy at a time
+            df = stored[name] if name == "holdings" else stored[name].sort(list(spec.key))
+            _bulk_insert(conn, spec, df)
+            counts[name] = df.height
+            del df
         if swapped:
             # from here to commit one writer at a time: two writers holding each other's
             # partner rows or scored months while waiting for the swap's locks would deadlock
@@ -103,7 +107,7 @@ def _bulk_insert(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
         insert_sqlite(conn, spec, df)
     elif backend == "postgresql":
         if is_partitioned(conn, spec):
-            for (month,), part in df.partition_by("month", maintain_order=True, as_dict=True).items():
+            for month, part in by_month(df):
                 stage_partition(conn, spec, month, part)
         else:
             copy_rows(conn, spec, df)
