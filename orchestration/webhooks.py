@@ -42,10 +42,6 @@ SLICE_SHARE = 0.1
 """A projection reads the partners' slices of the snapshots when they are at most this share of
 the partners scored in the month, else the whole snapshots one at a time (docs/architecture.md,
 "Webhooks")."""
-SLICE_MAX_SCORED = 30_000
-"""... and when the month scored at most this many partners: the slices come from a cache of the
-13 whole snapshots, which at 100,000 partners holds ~5 GB (measured: the step alone peaked at
-5.6 GB that way); beyond it, one snapshot at a time keeps the memory flat."""
 CACHED_MONTHS = 13
 """M-12..M: the snapshots of the projections from M and from M-1."""
 
@@ -91,7 +87,7 @@ def projected_lapses(
             if missing := sorted(set(needed) - set(ingest.list_months(directory))):
                 raise MissingSnapshotError(missing, needed_by=f"projecting from {month:%Y-%m}")
             return pl.DataFrame(schema=events.LAPSE_SCHEMA)
-        sliced = wanted.len() <= SLICE_SHARE * scored and scored <= SLICE_MAX_SCORED
+        sliced = wanted.len() <= SLICE_SHARE * scored
         if say is not None:
             how = "their snapshot slices" if sliced else "the whole snapshots"
             say(f"webhook events: projecting {wanted.len()} of {scored} partners from {month:%Y-%m} ({how})")
