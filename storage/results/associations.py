@@ -16,10 +16,10 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from storage.results.dbapi import quote
+from storage.results.dbapi import fetch_frame, quote
 from storage.results.postgres import copy_frame
 from storage.results.specs import ASSOCIATION_KEY, ASSOCIATION_SCHEMA, HOLDING_TABLE_SCHEMA, OTHER
-from storage.results.sqlite import from_sqlite, sqlite_values
+from storage.results.sqlite import sqlite_values
 
 _SEP = "\x1f"  # the unit separator: in no id, option or workload name
 
@@ -65,19 +65,8 @@ def _cache_key(conn: Connection) -> str:
 
 def _read_all(conn: Connection) -> pl.DataFrame:
     table = OTHER["associations"].table
-    sqlite_ = conn.dialect.name == "sqlite"
     cols = ", ".join(quote(conn, c) for c in ASSOCIATION_SCHEMA)
-    raw, back = from_sqlite(ASSOCIATION_SCHEMA) if sqlite_ else (ASSOCIATION_SCHEMA, [])
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(f"SELECT {cols} FROM {quote(conn, table.name)}")
-        parts = []
-        while rows := cursor.fetchmany(200_000):
-            parts.append(pl.DataFrame(rows, schema=raw, orient="row"))
-    finally:
-        cursor.close()
-    df = pl.concat(parts) if parts else pl.DataFrame(schema=raw)
-    return df.with_columns(back) if back else df
+    return fetch_frame(conn, f"SELECT {cols} FROM {quote(conn, table.name)}", (), ASSOCIATION_SCHEMA, batch=200_000)
 
 
 def _known(conn: Connection) -> _Known:

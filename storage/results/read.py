@@ -13,11 +13,10 @@ from sqlalchemy import Connection, Engine
 from storage import models as M
 from storage.engines import READ_ONLY
 from storage.results.associations import holdings_sql
-from storage.results.dbapi import quote
+from storage.results.dbapi import fetch_frame, quote
 from storage.results.postgres import lock_for_reading
 from storage.results.prepare import as_month
 from storage.results.specs import OTHER, RESULTS, TableSpec, table_spec
-from storage.results.sqlite import from_sqlite
 
 
 def _read_conn(engine: Engine) -> Connection:
@@ -120,15 +119,4 @@ def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
     if where:
         sql += " WHERE " + " AND ".join(where)
     # SQLite gives dates as day numbers and booleans as 0/1; psycopg gives Python values
-    schema = spec.frame_schema
-    raw_schema, back = from_sqlite(schema) if sqlite_ else (schema, [])
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        parts = []
-        while rows := cursor.fetchmany(100_000):
-            parts.append(pl.DataFrame(rows, schema=raw_schema, orient="row"))
-    finally:
-        cursor.close()
-    df = pl.concat(parts) if parts else pl.DataFrame(schema=raw_schema)
-    return df.with_columns(back) if back else df
+    return fetch_frame(conn, sql, params, spec.frame_schema)

@@ -38,18 +38,6 @@ def sqlite_values(schema: dict, df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def from_sqlite(schema: dict) -> tuple[dict, list[pl.Expr]]:
-    """What SQLite gives for ``schema`` (day numbers and 0/1 as integers), and the expressions
-    that turn such a frame back into ``schema``."""
-    raw = {c: pl.Int64 if d in (pl.Date, pl.Boolean) else d for c, d in schema.items()}
-    back = [
-        pl.col(c).cast(pl.Int32).cast(pl.Date) if d == pl.Date else pl.col(c).cast(d)
-        for c, d in schema.items()
-        if d in (pl.Date, pl.Boolean)
-    ]
-    return raw, back
-
-
 def insert_sqlite(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
     assert next(iter(spec.schema)) == "month"
     cols = ", ".join(quote(conn, c) for c in spec.schema)

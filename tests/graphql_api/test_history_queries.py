@@ -139,9 +139,8 @@ def _plans(conn: Connection, statements: list[tuple[str, object]]) -> list[tuple
     ]
 
 
-def test_sqlite_searches_the_primary_key_without_the_history_indexes(conn, db_backend):
-    if db_backend != "sqlite":
-        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)  # EXPLAIN QUERY PLAN is SQLite's
+def test_sqlite_searches_the_primary_key_without_the_history_indexes(conn):
     ids = _partners(conn)
     reads = [
         (db.paths_in_ranges, (ids[:1], None, None)),
