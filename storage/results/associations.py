@@ -50,7 +50,7 @@ def association_ids(keys: pl.DataFrame) -> pl.Series:
 class _Known:
     """The associations a database is known to hold (committed), by key, with their ids."""
 
-    frame: pl.DataFrame  # ASSOCIATION_SCHEMA, unique ids
+    frame: pl.DataFrame  # ASSOCIATION_SCHEMA and the join key ``_k``, unique ids
     low: int | None  # its smallest and largest id: still in the table means the same table
     high: int | None
 
@@ -88,11 +88,19 @@ def _known(conn: Connection) -> _Known:
         )
         if count >= known.frame.height and present == len(set(ends)):
             return known
-    frame = _read_all(conn)
+    frame = _with_join_key(_read_all(conn))
     return _Known(frame, frame["id"].min() if frame.height else None, frame["id"].max() if frame.height else None)
 
 
+def _with_join_key(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with ``_k``: Polars' hash of the five values, a 64-bit join key valid in this
+    process only (never stored). Joining on it instead of the five strings takes ~1/3 of the
+    memory and time at 100,000 partners; its collisions are ruled out by comparing the values."""
+    return df.with_columns(_k=pl.struct(list(ASSOCIATION_KEY)).hash())
+
+
 def _remember(key: str, known: _Known, added: pl.DataFrame) -> None:
+    added = _with_join_key(added)
     frame = pl.concat([known.frame, added]).unique("id", keep="first") if added.height else known.frame
     low, high = (frame["id"].min(), frame["id"].max()) if frame.height else (None, None)
     with _LOCK:
@@ -132,9 +140,13 @@ def split_holdings(conn: Connection, holdings: pl.DataFrame) -> Split:
     if dup.height:
         raise ValueError(f"holdings: duplicate key {dup.select(natural).row(0)}")
     known = _known(conn)
-    keys = holdings.select(ASSOCIATION_KEY).unique()
-    matched = keys.join(known.frame, on=list(ASSOCIATION_KEY), how="left")
-    new = matched.filter(pl.col("id").is_null()).drop("id")
+    key = list(ASSOCIATION_KEY)
+    held = _with_join_key(holdings).with_row_index("_r")
+    cached = known.frame.select("_k", "id", *[pl.col(c).alias(f"{c}_known") for c in key])
+    same = pl.all_horizontal(pl.col(c) == pl.col(f"{c}_known") for c in key)
+    found = held.join(cached, on="_k", how="inner").filter(same)
+    unknown = held.filter(~pl.col("_r").is_in(found["_r"].implode()))
+    new = unknown.select(key).unique()
     new = new.with_columns(association_ids(new)).select(ASSOCIATION_SCHEMA.keys()).sort("id")
     if new["id"].is_duplicated().any():
         raise ValueError("associations: two associations have the same id (hash collision)")
@@ -143,13 +155,14 @@ def split_holdings(conn: Connection, holdings: pl.DataFrame) -> Split:
         if clash.height:
             raise ValueError(f"associations: id {clash['id'][0]} already names another association (hash collision)")
         _insert_new(conn, new)
-    ids = pl.concat([matched.filter(pl.col("id").is_not_null()), new.select(matched.columns)])
+    columns = [pl.col("month"), pl.col("id").alias("association_id"), "paid_seats", "active_users"]
     rows = (
-        holdings.join(ids, on=list(ASSOCIATION_KEY), how="left")
-        .select(pl.col("month"), pl.col("id").alias("association_id"), "paid_seats", "active_users")
+        pl.concat([found.select(columns), unknown.join(new, on=key, how="inner").select(columns)])
         .cast(HOLDING_TABLE_SCHEMA)
         .sort("month", "association_id")
     )
+    if rows.height != holdings.height:  # every holding has exactly one association
+        raise AssertionError(f"holdings: {holdings.height} rows but {rows.height} mapped to associations")
     return Split(rows, new, _cache_key(conn), known)
 
 
