@@ -51,8 +51,11 @@ class _Known:
     """The associations a database is known to hold (committed), by key, with their ids."""
 
     frame: pl.DataFrame  # ASSOCIATION_SCHEMA and the join key ``_k``, unique ids
-    low: int | None  # its smallest and largest id: still in the table means the same table
-    high: int | None
+
+    @property
+    def ends(self) -> list[int]:
+        """Its smallest and largest id: still in the table means the same table."""
+        return [self.frame["id"].min(), self.frame["id"].max()] if self.frame.height else []
 
 
 _KNOWN: dict[str, _Known] = {}
@@ -80,7 +83,7 @@ def _known(conn: Connection) -> _Known:
         known = _KNOWN.get(key)
     if known is not None:
         count = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-        ends = [v for v in (known.low, known.high) if v is not None]
+        ends = known.ends
         present = (
             conn.execute(sa.select(sa.func.count()).select_from(table).where(table.c.id.in_(ends))).scalar_one()
             if ends
@@ -88,8 +91,7 @@ def _known(conn: Connection) -> _Known:
         )
         if count >= known.frame.height and present == len(set(ends)):
             return known
-    frame = _with_join_key(_read_all(conn))
-    return _Known(frame, frame["id"].min() if frame.height else None, frame["id"].max() if frame.height else None)
+    return _Known(_with_join_key(_read_all(conn)))
 
 
 def _with_join_key(df: pl.DataFrame) -> pl.DataFrame:
@@ -102,18 +104,8 @@ def _with_join_key(df: pl.DataFrame) -> pl.DataFrame:
 def _remember(key: str, known: _Known, added: pl.DataFrame) -> None:
     added = _with_join_key(added)
     frame = pl.concat([known.frame, added]).unique("id", keep="first") if added.height else known.frame
-    low, high = (frame["id"].min(), frame["id"].max()) if frame.height else (None, None)
     with _LOCK:
-        _KNOWN[key] = _Known(frame, low, high)
-
-
-def forget(conn_or_url) -> None:
-    """Drop what this process knows of a database (tests; after a restore)."""
-    with _LOCK:
-        if conn_or_url is None:
-            _KNOWN.clear()
-        else:
-            _KNOWN.pop(conn_or_url if isinstance(conn_or_url, str) else _cache_key(conn_or_url), None)
+        _KNOWN[key] = _Known(frame)
 
 
 @dataclass
