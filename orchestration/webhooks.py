@@ -54,7 +54,7 @@ def projected_lapses(
     certifications: pl.DataFrame,
     rulebooks,
     partner_ids: pl.Series | None = None,
-    cache: SnapshotCache | None = None,
+    cache: Callable[[pl.Series], SnapshotCache] | None = None,
     say: Say | None = None,
 ) -> pl.DataFrame | None:
     """Each partner qualified in ``month`` (an attained month among it and the five before; of
@@ -67,9 +67,9 @@ def projected_lapses(
 
     A partner's projection depends on its own rows only, so when the partners are few
     (``SLICE_SHARE``) they are projected from their slice of the snapshots
-    (``SnapshotCache.partner_snapshots``, as the API projects one partner; ``cache``: shared by
-    the projections of a run, which read the same months), else from the whole snapshots read
-    one at a time."""
+    (``SnapshotCache.partner_snapshots``, as the API projects one partner; ``cache(partners)``:
+    the cache to read them from, shared by the projections of a run, which read the same
+    months), else from the whole snapshots read one at a time."""
     first = add_months(month, 1 - forecast.WINDOW)
     history = store.read_frame(engine, "designations", months=month_range(first, month))
     scored = history.filter(pl.col("month") == month).height
@@ -92,11 +92,10 @@ def projected_lapses(
             how = "their snapshot slices" if sliced else "the whole snapshots"
             say(f"webhook events: projecting {wanted.len()} of {scored} partners from {month:%Y-%m} ({how})")
         if sliced:
-            if cache is None:
-                cache = SnapshotCache(max_months=len(needed))
+            snapshots = cache(wanted) if cache is not None else SnapshotCache(max_months=len(needed), partners=wanted)
             projected = forecast.forecast(
                 rulebooks=rulebooks,
-                snapshots=cache.partner_snapshots(
+                snapshots=snapshots.partner_snapshots(
                     directory, wanted, needed, needed_by=f"projecting from {month:%Y-%m}", rulebooks=rulebooks
                 ),
                 certifications=certifications.filter(pl.col("partner_id").is_in(wanted.implode())),
@@ -207,9 +206,16 @@ def stored_results(engine):
 
 def lapses_of(engine, *, directory: Path, certifications: pl.DataFrame, rulebooks, say: Say | None = None):
     """``(month, partner_ids) -> projected_lapses(month, partner_ids)``, each asked once; the
-    projections share one snapshot cache (M's and M-1's read M-12..M: each month read once)."""
+    projections share one snapshot cache (M's and M-1's read M-12..M: each month read once),
+    holding only the associations of the partners projected from M (M-1's projection is of
+    partners lapsing from M, a subset of them)."""
     kept: dict[tuple[dt.date, tuple[str, ...] | None], pl.DataFrame | None] = {}
-    cache = SnapshotCache(max_months=CACHED_MONTHS)
+    held: list[SnapshotCache] = []
+
+    def cache(partners: pl.Series) -> SnapshotCache:
+        if not (held and held[0].keeps(partners)):
+            held[:] = [SnapshotCache(max_months=CACHED_MONTHS, partners=partners)]
+        return held[0]
 
     def lapses(month: dt.date, partner_ids: pl.Series | None = None) -> pl.DataFrame | None:
         key = (month, None if partner_ids is None else tuple(partner_ids.to_list()))

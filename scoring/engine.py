@@ -208,8 +208,12 @@ def _each(
     leveled: dict[str, pl.DataFrame] = {}  # certification_levels per rulebook
     for n in sorted(users):
         usage_raw, assoc_raw = load(n)
+        # every rulebook's facts of the snapshot first, then the raw snapshot is dropped: it is
+        # not held while a month is scored and its results are consumed
+        facts = {book.id: _snapshot_facts(book, n, usage_raw, assoc_raw) for book in users[n].values()}
+        del usage_raw, assoc_raw
         for book in users[n].values():
-            snapshots = _snapshot_facts(book, n, usage_raw, assoc_raw)
+            snapshots = facts.pop(book.id)
             later = add_months(n, 12)
             if later in books and books[later].id == book.id:
                 year_ago[later] = [{t.name: year_ago_facts(book, t.name, s) for t in book.tracks} for s in snapshots]
@@ -221,8 +225,9 @@ def _each(
                 ]
                 if book.id not in leveled:
                     leveled[book.id] = certification_levels(book, certifications)
-                yield n, scorer(book, n, snapshots, year_ago.pop(n), windows, leveled[book.id], partners)
-        del usage_raw, assoc_raw
+                result = scorer(book, n, snapshots, year_ago.pop(n), windows, leveled[book.id], partners)
+                del snapshots  # the month's facts but those kept above, not held while it is consumed
+                yield n, result
         for key in [k for k in usage_kept if k[0] <= add_months(n, -11)]:
             del usage_kept[key]
 

@@ -109,9 +109,9 @@ def iter_snapshots(
     Every month folder and file is checked to exist before any file is read: missing month
     folders raise :class:`MissingSnapshotError` (naming all of them and ``needed_by``). A bad
     month raises its ``InputError`` when its turn comes. ``progress`` is called with a short
-    line after each month is read. Up to ``max_workers`` months are read ahead at the same time
-    (each read is itself multi-threaded by Polars); at most that many unconsumed months are
-    held in memory.
+    line after each month is read. Up to ``max_workers`` months are read at the same time (each
+    read is itself multi-threaded by Polars); while the consumer works on a month, at most
+    ``max_workers - 1`` more are held, read ahead.
     """
     data_dir = Path(data_dir)
     wanted = sorted({month_start(m) for m in months})
@@ -153,11 +153,12 @@ def _stream_months(
         ahead = iter(wanted[workers:])
         try:
             for i in range(1, len(wanted) + 1):
-                snapshot = pending.popleft().result()
-                nxt = next(ahead, None)
-                if nxt is not None:
+                if i > 1 and (nxt := next(ahead, None)) is not None:
+                    # the next read starts when the consumer asks again, not when it is handed a
+                    # month: while it works on a month only one more is held, read ahead
                     pending.append(pool.submit(_read_month, data_dir, nxt, files[nxt]))
-                yield report(snapshot, i)
+                # no local reference: a month the consumer has dropped is freed at once
+                yield report(pending.popleft().result(), i)
         finally:  # a failure or an abandoned generator: months not yet started are not read
             for fut in pending:
                 fut.cancel()

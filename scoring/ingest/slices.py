@@ -62,10 +62,14 @@ class _Month:
     warnings: tuple[str, ...]
 
     @staticmethod
-    def of(stamp: Stamp, snap: Snapshots) -> _Month:
+    def of(stamp: Stamp, snap: Snapshots, partners: pl.Series | None = None) -> _Month:
+        """``snap`` compact; with ``partners`` (sorted distinct ids), only their associations."""
         cat = pl.Categorical
+        held = snap.associations
+        if partners is not None:
+            held = held.filter(pl.col("partner_id").is_in(partners.implode()))
         assoc = (
-            snap.associations.select(
+            held.select(
                 pl.col("partner_id").cast(cat),
                 pl.col("tenant_id").cast(cat),
                 pl.col("workload").cast(cat),
@@ -126,14 +130,26 @@ def _codes(ids: pl.Series) -> pl.Series:
 class SnapshotCache:
     """Validated snapshot months of data folders, at most ``max_months`` of them (least recently
     used dropped first), each reread when one of its files changes; and the certifications file,
-    by partner. Thread-safe; the reads themselves are validated as the pipeline validates them."""
+    by partner. Thread-safe; the reads themselves are validated as the pipeline validates them.
 
-    def __init__(self, max_months: int = DEFAULT_MAX_MONTHS) -> None:
+    ``partners``: keep only these partners' associations (the usage stays whole: a partner's
+    slice needs its tenants' usage in every month, and which tenants it held in some month is
+    known only once every month is read); ``partner_snapshots`` then serves these partners
+    only. A batch projection of a few partners holds a fraction of the months that way."""
+
+    def __init__(self, max_months: int = DEFAULT_MAX_MONTHS, *, partners: Iterable[str] | None = None) -> None:
         self.max_months = max_months
+        self.partners = (
+            None if partners is None else pl.Series("partner_id", list(partners), dtype=pl.String).unique().sort()
+        )
         self._lock = threading.Lock()
         self._months: OrderedDict[tuple[Path, dt.date], _Month] = OrderedDict()
         self._certs: dict[Path, tuple[Stamp, dict[str, pl.DataFrame]]] = {}
         self.reads = 0  # months read from files (for tests and benchmarks)
+
+    def keeps(self, partner_ids: pl.Series) -> bool:
+        """Whether ``partner_snapshots`` can serve these partners."""
+        return self.partners is None or bool(partner_ids.is_in(self.partners.implode()).all())
 
     def clear(self) -> None:
         with self._lock:
@@ -163,9 +179,11 @@ class SnapshotCache:
                     found[m] = hit
         stale = [m for m in months if m not in found]
         if stale:  # outside the lock: a second or so a month at 20,000 partners
-            for snap in iter_snapshots(root, stale, rulebooks=rulebooks, max_workers=2):
+            # a restricted cache reads one month at a time: it is for batch jobs minding memory
+            workers = 2 if self.partners is None else 1
+            for snap in iter_snapshots(root, stale, rulebooks=rulebooks, max_workers=workers):
                 (m,) = snap.months
-                found[m] = entry = _Month.of(stamps[m], snap)
+                found[m] = entry = _Month.of(stamps[m], snap, self.partners)
                 with self._lock:
                     self.reads += 1
                     self._months[(root, m)] = entry
@@ -189,12 +207,15 @@ class SnapshotCache:
         would give them filtered; missing month folders raise ``MissingSnapshotError`` (all of
         them, before anything is read); a bad month raises its ``InputError``."""
         root = Path(data_dir).resolve()
+        asked = pl.Series("partner_id", list(partner_ids), dtype=pl.String)
+        if not self.keeps(asked):
+            raise ValueError("partner_snapshots: a partner this cache does not keep (see its partners)")
         wanted = sorted({month_start(m) for m in months})
         missing = [m for m in wanted if not (root / month_folder(m)).is_dir()]
         if missing:
             raise MissingSnapshotError(missing, needed_by=needed_by)
         entries = list(zip(wanted, self._months_of(root, wanted, rulebooks), strict=True))
-        partners = _codes(pl.Series("partner_id", list(partner_ids), dtype=pl.String))
+        partners = _codes(asked)
         assoc = [e.associations_of(m, partners) for m, e in entries]
         # the usage of every tenant the partners hold in any of the months, in every month (as
         # ``simulate.restrict``): baselines look a tenant up in the month of its association

@@ -306,3 +306,19 @@ def test_partner_slice_rereads_a_changed_month_and_keeps_at_most_max_months(tmp_
     assert cache.reads == 6  # 2026-08 was dropped when 2026-11 came in
     with pytest.raises(MissingSnapshotError):
         cache.partner_snapshots(data, ["P000000"], [month("2030-01")])
+
+
+def test_a_partner_restricted_cache_gives_its_partners_the_same_slices_and_refuses_others():
+    if not DATA_2026.exists():
+        pytest.skip("2026 example data not beside the project")
+    months = engine.months_needed(month("2026-10"))
+    whole = SnapshotCache(max_months=20)
+    kept = SnapshotCache(max_months=20, partners=["P000000", "P000004"])
+    for pids in (["P000000", "P000004"], ["P000004"]):
+        a, b = kept.partner_snapshots(DATA_2026, pids, months), whole.partner_snapshots(DATA_2026, pids, months)
+        assert a.months == b.months
+        assert a.usage.equals(b.usage) and a.associations.equals(b.associations)
+    assert kept.reads == 13  # the second slice from memory
+    assert kept.keeps(pl.Series(["P000004"])) and not kept.keeps(pl.Series(["P000004", "P000029"]))
+    with pytest.raises(ValueError, match="does not keep"):
+        kept.partner_snapshots(DATA_2026, ["P000029"], months)

@@ -22,6 +22,7 @@ from scoring.frames import (
     MissingSnapshotError,
 )
 from scoring.ingest import (
+    iter_snapshots,
     known_partner_ids,
     list_months,
     read_certifications,
@@ -747,3 +748,24 @@ def test_crlf_line_endings(tmp_path: Path):
     snap = read_month(tmp_path, JUNE)
     assert snap.usage["active_users"].to_list() == [5]
     assert snap.associations["associated_on"].to_list() == [JUNE]
+
+
+def test_iter_snapshots_holds_one_month_read_ahead_while_the_consumer_works(monkeypatch):
+    """Two reads run at once, but a month handed over is not followed by more than one month read
+    ahead until the consumer asks again (a backfill holds its month and one more, not three)."""
+    import scoring.ingest as ingest_module
+
+    started: list[dt.date] = []
+    real = ingest_module._read_month
+
+    def recording(data_dir, m, files):
+        started.append(m)
+        return real(data_dir, m, files)
+
+    monkeypatch.setattr(ingest_module, "_read_month", recording)
+    months = list_months(EXAMPLE)[:6]
+    for i, snap in enumerate(iter_snapshots(EXAMPLE, months, max_workers=2), 1):
+        (got,) = snap.months
+        assert got == months[i - 1]
+        assert len(started) <= i + 1, (i, started)  # the month handed over and at most one more
+    assert sorted(started) == months
