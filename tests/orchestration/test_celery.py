@@ -217,20 +217,17 @@ def test_pcs_backfill_on_celery_refuses_what_cannot_reach_the_workers(tmp_path, 
 
 @needs_example
 def test_pcs_backfill_on_two_celery_hosts_equals_the_single_process_run(make_cluster, tmp_path_factory):
-    want = reference(EXAMPLE_DATA, "2024-01", "2024-12", tmp_path_factory)
+    want = reference(EXAMPLE_DATA, "2024-07", "2024-12", tmp_path_factory)
     cluster = make_cluster(EXAMPLE_DATA)
     cluster.start_workers()
-    t0 = time.perf_counter()
     out = subprocess.run(
-        [str(BIN / "pcs"), "backfill", "--from", "2024-01", "--to", "2024-12", "--data", str(EXAMPLE_DATA),
+        [str(BIN / "pcs"), "backfill", "--from", "2024-07", "--to", "2024-12", "--data", str(EXAMPLE_DATA),
          "--executor", "celery"],
         cwd=PROJECT_ROOT, env=os.environ.copy(), capture_output=True, text=True, timeout=RUN_SECONDS,
     )  # fmt: skip
-    elapsed = time.perf_counter() - t0
     assert out.returncode == 0, out.stdout + out.stderr + cluster.logs()
-    assert "12 month(s) in parallel on Celery workers" in out.stdout
+    assert "6 month(s) in parallel on Celery workers" in out.stdout
     assert "DuplicateTaskNameWarning" not in out.stderr
-    print(f"12 months on 2 Celery hosts: {elapsed:.1f}s")
 
     with dg.DagsterInstance.get() as instance:
         (run,) = instance.get_runs()
@@ -238,7 +235,7 @@ def test_pcs_backfill_on_two_celery_hosts_equals_the_single_process_run(make_clu
     steps = {
         "plan_months",
         "summarise_months",
-        *(f"score_month[{m:%Y_%m}]" for m in month_range(dt.date(2024, 1, 1), dt.date(2024, 12, 1))),
+        *(f"score_month[{m:%Y_%m}]" for m in month_range(dt.date(2024, 7, 1), dt.date(2024, 12, 1))),
     }
     assert sorted(k for k, _ in ran) == sorted(steps)  # each step once, each on a worker
     assert {w for _, w in ran} == {cluster.node(h) for h in cluster.network.hosts}  # on both hosts
@@ -251,12 +248,12 @@ def test_a_run_launched_with_celery_run_config_like_the_ui_equals_the_single_pro
 ):
     """``dagster job launch`` with ``deploy/run_config.celery.yaml`` (what the UI's Launchpad
     sends), started by a real ``dagster-daemon``: the run's process loads the job from the code
-    location and the workers rebuild it from there; months across the 2026 revision."""
-    want = reference(DATA_2026, "2026-08", "2027-07", tmp_path_factory)
+    location and the workers rebuild it from there; six months across the 2026 revision."""
+    want = reference(DATA_2026, "2026-08", "2027-01", tmp_path_factory)
     cluster = make_cluster(DATA_2026)
     cluster.start_workers()
     run_id = str(uuid.uuid4())
-    tags = '{"dagster/asset_partition_range_start": "2026-08-01", "dagster/asset_partition_range_end": "2027-07-01"}'
+    tags = '{"dagster/asset_partition_range_start": "2026-08-01", "dagster/asset_partition_range_end": "2027-01-01"}'
     launch = subprocess.run(
         [str(BIN / "dagster"), "job", "launch", "-w", "workspace.yaml", "-j", parallel.JOB_NAME, "--run-id", run_id,
          "-c", "deploy/run_config.celery.yaml", "--tags", tags],
@@ -279,7 +276,7 @@ def test_a_run_launched_with_celery_run_config_like_the_ui_equals_the_single_pro
         daemon.wait(timeout=60)
         log.close()
     assert run.is_success, cluster.logs()
-    assert len(ran) == 14 and {w for _, w in ran} <= {cluster.node(h) for h in cluster.network.hosts}
+    assert len(ran) == 8 and {w for _, w in ran} <= {cluster.node(h) for h in cluster.network.hosts}
     assert comparable(cluster.results_url) == want
 
 

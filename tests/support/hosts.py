@@ -16,6 +16,7 @@ gives plain processes on 127.0.0.1 instead, and ``Network.isolated`` is False wi
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import random
 import shutil
@@ -31,6 +32,7 @@ from pathlib import Path
 from tests.support.paths import PROJECT_ROOT
 
 FORWARDED_PORTS = (5432, 5672)  # PostgreSQL, RabbitMQ
+_SUBNET_LOCK = Path("/tmp/pcs-test-subnets.lock")
 _ISOLATE = (
     'hostname "$PCS_HOST_NAME" && for d in $PCS_HOST_HIDE; do mount -t tmpfs -o size=4m tmpfs "$d"; done && exec "$@"'
 )
@@ -146,13 +148,16 @@ class Network:
                     host.stop()
             return
         tag = uuid.uuid4().hex[:6]
-        subnet = _free_subnet()
         bridge = f"pb{tag}"
-        net = cls(f"{subnet}.1", [], isolated=True, why_not=None)
+        net = cls("", [], isolated=True, why_not=None)
         try:
-            _ip("link", "add", bridge, "type", "bridge")
-            net._cleanup.append(lambda: _ip("link", "del", bridge, check=False))
-            _ip("addr", "add", f"{subnet}.1/24", "dev", bridge)
+            with _SUBNET_LOCK.open("a") as lock:  # tests side by side (xdist) pick different subnets
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                subnet = _free_subnet()
+                _ip("link", "add", bridge, "type", "bridge")
+                net._cleanup.append(lambda: _ip("link", "del", bridge, check=False))
+                _ip("addr", "add", f"{subnet}.1/24", "dev", bridge)
+            net.gateway = f"{subnet}.1"
             _ip("link", "set", bridge, "up")
             for i in range(1, n + 1):
                 ns, veth = f"pcs-{tag}-host{i}", f"pv{tag}{i}"
