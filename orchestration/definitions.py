@@ -10,11 +10,12 @@ import dagster as dg
 from orchestration import parallel
 from orchestration.assets import score_months
 from orchestration.automation import JOB_NAME, SCHEDULES, SENSORS, score_job
+from orchestration.outputs import IO_MANAGER_KEY, event_log_values
 from orchestration.resources import DataFolder, ResultsDatabase
 from orchestration.specs import SOURCES
 from orchestration.webhooks import webhook_delivery_sensor, webhook_events
 
-RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase()}
+RESOURCES = {"data_folder": DataFolder(), "results_db": ResultsDatabase(), IO_MANAGER_KEY: event_log_values}
 
 defs = dg.Definitions(
     assets=[*SOURCES, score_months, webhook_events],

@@ -1,7 +1,9 @@
-"""``score_months_parallel_job``: a range of months scored one step (one process) per month with
-Dagster's multiprocess executor: ``plan_months`` fans the months out, ``score_month`` scores and
-writes one, ``summarise_months`` fails the run naming the months not scored. Why and when to use
-it, the fork server and the write retries: docs/architecture.md, "Orchestration"."""
+"""``score_months_parallel_job``: a range of months scored one step (one process) per month, with
+``executors.step_executor`` (Dagster's multiprocess executor by default, or Celery workers):
+``plan_months`` fans the months out, ``score_month`` scores and writes one, ``summarise_months``
+fails the run naming the months not scored; the values between them go through Dagster's event
+log (``outputs.EventLogValues``). Why and when to use it, the executors and the write retries:
+docs/architecture.md, "Orchestration"."""
 
 import datetime as dt
 import time
@@ -11,9 +13,11 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from orchestration import executors
 from orchestration.checks import broken_inputs, failure_text, input_invalid, partners_named_check
 from orchestration.metadata import Tally, result_metadata, snapshot_checks, snapshot_metadata
 from orchestration.months import span, spans
+from orchestration.outputs import IO_MANAGER_KEY
 from orchestration.partitions import partition_key, partition_span
 from orchestration.resources import DataFolder, ResultsDatabase, resource_config
 from orchestration.specs import SNAPSHOT
@@ -26,19 +30,6 @@ from storage import results as store
 from storage.engines import get_engine
 
 JOB_NAME = "score_months_parallel_job"
-DEFAULT_MAX_CONCURRENT = 2
-FORKSERVER_PRELOAD = [
-    "dagster",
-    "sqlalchemy",
-    "alembic",
-    "psycopg",
-    "storage.models",
-    "storage.migrate",
-]
-"""What the executor's fork server imports once for every step process. None of them starts a
-thread on import (Polars does: its jemalloc and spill threads would not survive a fork) or
-imports Polars, so each forked step imports Polars and the scoring itself: about half the
-start-up of a spawned step."""
 WRITE_ATTEMPTS = 3
 TRANSIENT_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
 """PostgreSQL errors after which the month's write is tried again (the write is one transaction
@@ -74,7 +65,7 @@ def mapping_key(month: dt.date) -> str:
 
 
 @dg.op(
-    out=dg.DynamicOut(str),
+    out=dg.DynamicOut(str, io_manager_key=IO_MANAGER_KEY),
     config_schema={
         "from": dg.Field(str, is_required=False, description="first month, YYYY-MM"),
         "to": dg.Field(str, is_required=False, description="last month, YYYY-MM (default: from)"),
@@ -142,6 +133,7 @@ def _record(context: dg.OpExecutionContext, month: dt.date, tally: Tally, direct
 
 
 @dg.op(
+    out=dg.Out(dict, io_manager_key=IO_MANAGER_KEY),
     description=(
         "Read, validate and score one month (snapshots M-12..M), replace it in the results "
         "database (one transaction) and record its materializations; a failure is returned as "
@@ -223,7 +215,10 @@ def _queue_events(context: dg.OpExecutionContext, data_folder: DataFolder, resul
         context.log_event(dg.AssetMaterialization(WEBHOOK_EVENTS, partition=partition_key(month), metadata=metadata))
 
 
-@dg.op(description="Queues the written months' webhook events; fails the run naming the months not scored.")
+@dg.op(
+    out=dg.Out(dict, io_manager_key=IO_MANAGER_KEY),
+    description="Queues the written months' webhook events; fails the run naming the months not scored.",
+)
 def summarise_months(
     context: dg.OpExecutionContext, data_folder: DataFolder, results_db: ResultsDatabase, outcomes: list[dict]
 ) -> dict:
@@ -253,37 +248,14 @@ def summarise_months(
 # ---- the job ---------------------------------------------------------------------------------
 
 
-def _executor_config(config: dict) -> dict:
-    return {
-        "max_concurrent": config["max_concurrent"],
-        "start_method": {"forkserver": {"preload_modules": FORKSERVER_PRELOAD}},
-    }
-
-
-months_executor = dg.multiprocess_executor.configured(
-    _executor_config,
-    name="multiprocess_months",
-    config_schema={
-        "max_concurrent": dg.Field(
-            int,
-            default_value=DEFAULT_MAX_CONCURRENT,
-            description="months (step processes) at a time; each holds one month's scoring",
-        )
-    },
-    description=(
-        "Dagster's multiprocess executor: one process per step, at most max_concurrent at a "
-        "time (default 2), started from a fork server (FORKSERVER_PRELOAD)."
-    ),
-)
-
-
 @dg.job(
     name=JOB_NAME,
-    executor_def=months_executor,
+    executor_def=executors.step_executor,
     description=(
-        "Score a range of months in parallel, one step (process) per month, with the "
-        "multiprocess executor (max_concurrent 2 by default). Months: op config plan_months "
-        "from/to, or the run's partition range tags."
+        "Score a range of months in parallel, one step (process) per month: with the "
+        "multiprocess executor (execution config multiprocess, max_concurrent 2 by default) or "
+        "on Celery workers (execution config celery: `pcs worker` processes). Months: op config "
+        "plan_months from/to, or the run's partition range tags."
     ),
     tags={"pcs/job": "parallel months"},
 )
@@ -298,9 +270,11 @@ def run_config(
     data: str | None = None,
     database: str | None = None,
     max_concurrent: int | None = None,
+    executor: str = "multiprocess",
 ) -> dict:
-    """Run config for the job: months, data folder, results database, concurrency (the job itself,
-    with its resources, is ``orchestration.definitions.parallel_job``)."""
+    """Run config for the job: months, data folder, results database, and the executor
+    (``multiprocess`` with ``max_concurrent``, or ``celery``; ``executors.run_config``). The job
+    itself, with its resources, is ``orchestration.definitions.parallel_job``."""
     config: dict[str, Any] = {}
     if first is not None:
         months = {"from": f"{first:%Y-%m}", "to": f"{(last or first):%Y-%m}"}
@@ -308,6 +282,5 @@ def run_config(
     resources = resource_config(data=data, database=database)
     if resources:
         config["resources"] = resources
-    if max_concurrent is not None:
-        config["execution"] = {"config": {"max_concurrent": max_concurrent}}
+    config |= executors.run_config(executor, max_concurrent=max_concurrent)
     return config

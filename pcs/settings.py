@@ -20,6 +20,7 @@ DEMO_DATA_DIR = VAR_DIR / "demo-data"
 DEFAULT_SQLITE_PATH = VAR_DIR / "pcs.sqlite"
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
 DEFAULT_START_MONTH = dt.date(2024, 1, 1)
+DEFAULT_CELERY_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 
 # field -> environment variable (interfaces.md fixes the first three)
 ENV = {
@@ -30,6 +31,7 @@ ENV = {
     "api_cache_mb": "PCS_API_CACHE_MB",
     "graphql_ide": "PCS_GRAPHQL_IDE",
     "api_warm": "PCS_API_WARM",
+    "celery_broker": "PCS_CELERY_BROKER",
 }
 _FALSE = ("0", "false", "no", "off")
 
@@ -43,6 +45,7 @@ class Settings:
     api_cache_mb: float  # the API's response cache per worker process, MiB (0: off)
     graphql_ide: bool  # GraphiQL on GET /graphql
     api_warm: bool = True  # each API worker reads the data folder's latest months into memory at start
+    celery_broker: str = DEFAULT_CELERY_BROKER  # the Celery broker of the step executor and `pcs worker`
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +70,7 @@ class Settings:
             api_cache_mb=cache_mb,
             graphql_ide=(read("graphql_ide") or "1").lower() not in _FALSE,
             api_warm=(read("api_warm") or "1").lower() not in _FALSE,
+            celery_broker=read("celery_broker") or DEFAULT_CELERY_BROKER,
         )
 
     def with_overrides(self, **values: object) -> Settings:
@@ -82,6 +86,7 @@ class Settings:
             ENV["api_cache_mb"]: repr(self.api_cache_mb),
             ENV["graphql_ide"]: "1" if self.graphql_ide else "0",
             ENV["api_warm"]: "1" if self.api_warm else "0",
+            ENV["celery_broker"]: self.celery_broker,
         }
         if self.admin_token:
             env[ENV["admin_token"]] = self.admin_token

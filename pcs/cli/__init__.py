@@ -1,5 +1,5 @@
 """`pcs`: the project's command line. Each subcommand is a module of this package (``COMMANDS``:
-generate, score, backfill, serve, token, migrate, webhook), imported only when it runs; progress lines go
+generate, score, backfill, worker, serve, token, migrate, webhook), imported only when it runs; progress lines go
 through ``pcs.cli.logs``. See docs/architecture.md, "Command line and settings"."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pcs.cli import logs
 COMMANDS = {
     "generate": ("pcs.cli.generate", "generate synthetic input data"),
     "score": ("pcs.cli.score", "score months from a data folder and print a summary"),
-    "backfill": ("pcs.cli.backfill", "score months with the Dagster job (--parallel N)"),
+    "backfill": ("pcs.cli.backfill", "score months with the Dagster job (--parallel N, --executor celery)"),
+    "worker": ("pcs.cli.worker", "run a Celery worker for the steps of runs on the Celery executor"),
     "serve": ("pcs.cli.serve", "serve the GraphQL API"),
     "token": ("pcs.cli.token", "create, list and revoke partner API tokens"),
     "migrate": ("pcs.cli.migrate", "apply the results database migrations"),

@@ -1,8 +1,10 @@
-"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N]``: score
-months with a job of the code location ``orchestration.definitions``, in the Dagster instance of
-``DAGSTER_HOME`` (else ``var/dagster_home``): ``score_months_job`` as one run in this process, or
-with ``--parallel N`` ``score_months_parallel_job``, N months (processes) at a time. Exits 1
-naming the months not scored and why, 2 on bad arguments."""
+"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N |
+--executor celery]``: score months with a job of the code location ``orchestration.definitions``,
+in the Dagster instance of ``DAGSTER_HOME`` (else ``var/dagster_home``): ``score_months_job`` as
+one run in this process; with ``--parallel N`` ``score_months_parallel_job``, N months (processes)
+at a time; with ``--executor celery`` the same job with its steps run by ``pcs worker`` processes
+(an instance whose storage the workers share: PostgreSQL). Exits 1 naming the months not scored
+and why, 2 on bad arguments."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import dagster as dg
 from sqlalchemy.engine import make_url
 
 from orchestration import definitions, parallel
+from orchestration.executors import DEFAULT_MAX_CONCURRENT
 from orchestration.months import span, spans
 from orchestration.partitions import partition_span, run_target
 from orchestration.resources import DataFolder, ResultsDatabase, resource_config
@@ -51,6 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             f"({parallel.JOB_NAME}); default: one run reading each snapshot once"
         ),
     )
+    parser.add_argument(
+        "--executor",
+        choices=["multiprocess", "celery"],
+        help=(
+            f"run {parallel.JOB_NAME} with this executor: multiprocess (processes of this machine, "
+            "--parallel N at a time) or celery (steps run by `pcs worker` processes, on "
+            "PCS_CELERY_BROKER; needs a Dagster instance on PostgreSQL)"
+        ),
+    )
 
 
 def dagster_instance() -> dg.DagsterInstance:
@@ -74,26 +86,56 @@ def run(args: argparse.Namespace) -> int:
     if args.parallel is not None and args.parallel < 1:
         print(f"pcs backfill: --parallel must be at least 1, not {args.parallel}", file=sys.stderr)
         return 2
+    celery = args.executor == "celery"
+    if celery and args.parallel is not None:
+        print("pcs backfill: --parallel is for this machine's processes; Celery workers set their own "
+              "(pcs worker --concurrency N)", file=sys.stderr)  # fmt: skip
+        return 2
 
     data = str(DataFolder(path=args.data).resolved())
     db = ResultsDatabase(url=args.database)
     url = db.resolved_url()
     secret = make_url(url).password is not None
+    if celery and secret and args.database:
+        print("pcs backfill: a database URL with a password is not sent to Celery workers (the run "
+              "config is stored in the instance); set PCS_DATABASE_URL in the workers' environment "
+              "and leave out --database", file=sys.stderr)  # fmt: skip
+        return 2
     config = {**QUIET_RUN_CONFIG, "resources": resource_config(data=data, database=None if secret else url)}
-    how = ", one run" if args.parallel is None else f" in parallel, {args.parallel} at a time, one process each"
+    if celery:
+        how = " in parallel on Celery workers, one step each"
+    elif args.parallel is None and args.executor is None:
+        how = ", one run"
+    else:
+        n = args.parallel or DEFAULT_MAX_CONCURRENT
+        how = f" in parallel, {n} at a time, one process each"
+    database = db.display_url() + (" (each worker's PCS_DATABASE_URL)" if celery and secret else "")
     t0 = time.perf_counter()
     with warnings.catch_warnings(), _database_env(url if secret else None), dagster_instance() as instance:
         warnings.simplefilter("ignore", dg.BetaWarning)
         print(
             f"pcs backfill {span(months)} ({len(months)} month(s){how})\n  data: {data}\n"
-            f"  database: {db.display_url()}\n  dagster instance: {instance.root_directory}",
+            f"  database: {database}\n  dagster instance: {instance.root_directory}",
             flush=True,
         )
-        if args.parallel is None:
+        if celery and not shared_storage(instance):
+            print("pcs backfill: --executor celery needs a Dagster instance whose run and event storage the "
+                  "workers share (PostgreSQL: deploy/dagster.yaml, DAGSTER_HOME); this one keeps them in "
+                  "SQLite files", file=sys.stderr)  # fmt: skip
+            return 2
+        if args.parallel is None and args.executor is None:
             result = _run_one(instance, months, config)
+        elif celery:
+            result = _run_parallel(instance, months, config, executor="celery")
         else:
-            result = _run_parallel(instance, months, config, args.parallel)
+            result = _run_parallel(instance, months, config, max_concurrent=args.parallel)
     return _report(result, months, time.perf_counter() - t0)
+
+
+def shared_storage(instance: dg.DagsterInstance) -> bool:
+    """Whether the instance keeps runs and events where other machines reach them (not in
+    SQLite files under DAGSTER_HOME)."""
+    return not any("Sqlite" in type(s).__name__ for s in (instance.run_storage, instance.event_log_storage))
 
 
 def _run_one(instance: dg.DagsterInstance, months: list[dt.date], config: dict) -> Result:
@@ -108,14 +150,26 @@ def _run_one(instance: dg.DagsterInstance, months: list[dt.date], config: dict) 
     )
 
 
-def _run_parallel(instance: dg.DagsterInstance, months: list[dt.date], config: dict, n: int) -> Result:
-    """The months through ``score_months_parallel_job``: one process per month, ``n`` at a time;
-    a line per month when the run ends (the step processes log to the run only)."""
+def _run_parallel(
+    instance: dg.DagsterInstance,
+    months: list[dt.date],
+    config: dict,
+    *,
+    max_concurrent: int | None = None,
+    executor: str = "multiprocess",
+) -> Result:
+    """The months through ``score_months_parallel_job``: one step (process) per month, on this
+    machine ``max_concurrent`` at a time, or on Celery workers; a line per month when the run
+    ends (the step processes log to the run only)."""
+    months_config = parallel.run_config(
+        first=months[0], last=months[-1], max_concurrent=max_concurrent, executor=executor
+    )
+    trigger = "pcs backfill --executor celery" if executor == "celery" else "pcs backfill --parallel"
     result = dg.execute_job(
         definitions.reconstructable_parallel_job(),
         instance=instance,
-        run_config={**config, **parallel.run_config(first=months[0], last=months[-1], max_concurrent=n)},
-        tags={"pcs/months": span(months), "pcs/trigger": "pcs backfill --parallel"},
+        run_config={**config, **months_config},
+        tags={"pcs/months": span(months), "pcs/trigger": trigger},
     )
     rows = designations_written(result)
     for month in months:

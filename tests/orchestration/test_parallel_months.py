@@ -21,9 +21,10 @@ import dagster as dg
 import pytest
 
 from orchestration import checks as C
-from orchestration import parallel
+from orchestration import executors, parallel
 from orchestration import specs as S
 from orchestration.definitions import defs, reconstructable_parallel_job
+from orchestration.outputs import IO_MANAGER_KEY
 from orchestration.partitions import partition_key
 from orchestration.webhooks import WEBHOOK_EVENTS
 from pcs import cli
@@ -124,15 +125,17 @@ def everything_logged(instance: dg.DagsterInstance, run_id: str, home: Path) -> 
 # ---- the job ---------------------------------------------------------------------------------
 
 
-def test_the_job_is_registered_with_the_multiprocess_executor():
+def test_the_job_is_registered_with_the_step_executor():
     job = defs.resolve_job_def(parallel.JOB_NAME)
-    assert job.executor_def.name == "multiprocess_months"
-    # Dagster's multiprocess executor, configured (max_concurrent default, fork server)
-    assert job.executor_def.executor_creation_fn is dg.multiprocess_executor.executor_creation_fn
+    assert job.executor_def is executors.step_executor
     assert {n.name for n in job.graph.nodes} == {"plan_months", "score_month", "summarise_months"}
-    schema = job.executor_def.config_schema.config_type.fields["max_concurrent"]
-    assert schema.default_value == parallel.DEFAULT_MAX_CONCURRENT == 2
-    assert {"data_folder", "results_db"} <= set(job.required_resource_keys)
+    # multiprocess by default, max_concurrent 2, or celery
+    choices = job.executor_def.config_schema.config_type.fields
+    assert set(choices) == {"multiprocess", "celery"}
+    assert job.executor_def.config_schema.default_value == {"multiprocess": {}}
+    schema = choices["multiprocess"].config_type.fields["max_concurrent"]
+    assert schema.default_value == executors.DEFAULT_MAX_CONCURRENT == 2
+    assert {"data_folder", "results_db", IO_MANAGER_KEY} <= set(job.required_resource_keys)
 
 
 def test_months_come_from_the_config_else_the_partition_tags():
