@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -22,8 +22,12 @@ def encode_cursor(kind: str, *values: Any) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, kind: str, types: tuple[type, ...]) -> list[Any] | None:
-    """The values of a cursor made by ``encode_cursor(kind, ...)`` (None for no cursor)."""
+def decode_cursor(
+    cursor: str | None, kind: str, types: tuple[type, ...], names: tuple[Container[str] | None, ...] = ()
+) -> list[Any] | None:
+    """The values of a cursor made by ``encode_cursor(kind, ...)`` (None for no cursor). ``names``:
+    per value, the names it must be one of (None: any), for values stored as codes (a name
+    outside the vocabulary cannot be bound: ``storage.models.Code``)."""
     if cursor is None:
         return None
     data = None
@@ -38,6 +42,7 @@ def decode_cursor(cursor: str | None, kind: str, types: tuple[type, ...]) -> lis
         or data[0] != kind
         or any(isinstance(v, bool) or not isinstance(v, t) for v, t in zip(data[1:], types, strict=True))
         or any(isinstance(v, str) and "\x00" in v for v in data[1:])  # PostgreSQL text cannot hold NUL
+        or any(known is not None and v not in known for v, known in zip(data[1:], names))
     ):
         raise UserError("Invalid cursor: use the cursor of an edge from the same list.")
     return data[1:]

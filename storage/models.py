@@ -1,8 +1,10 @@
 """The results tables, as SQLModel classes: each result table stores one result frame of
 ``scoring.frames`` as it is (same columns, same order, its natural key as the primary key), but
 for the holdings, stored as ``holding`` rows per month on ``association`` rows stored once; as an
-``XBase`` (fields) / ``X`` (table) ladder. The DDL is owned by Alembic (``storage/migrations``);
-never call ``metadata.create_all`` outside tests. Table layouts: docs/architecture.md, "Storage".
+``XBase`` (fields) / ``X`` (table) ladder. Track, option and metric names are stored as small
+integer codes (``Code``), SQLite's dates as day numbers (``DayNumber``); SQLAlchemy reads and
+binds names and dates. The DDL is owned by Alembic (``storage/migrations``); never call
+``metadata.create_all`` outside tests. Table layouts: docs/architecture.md, "Storage".
 """
 
 from __future__ import annotations
@@ -75,6 +77,49 @@ EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 """SQLite stores ``DayNumber`` dates as ``date.toordinal() - EPOCH_ORDINAL``."""
 
 
+class Code(sa.TypeDecorator):
+    """A name from a fixed vocabulary, stored as its index in it: a SMALLINT on both backends
+    instead of the name's text, in every row and key of the result tables (migration 0006).
+    SQLAlchemy queries bind and read names; a name outside the vocabulary is a ValueError.
+
+    The vocabulary is in byte order of its names, so that the codes sort as the names do: ORDER
+    BY a code column, and comparisons of codes (the API's keyset cursors), give the order and
+    the pages the text gave. Frozen: stored codes depend on it (a new name is a migration)."""
+
+    impl = sa.SmallInteger()
+    cache_ok = True
+
+    def __init__(self, vocabulary: tuple[str, ...]) -> None:
+        super().__init__()
+        if list(vocabulary) != sorted(set(vocabulary), key=lambda v: v.encode()):
+            raise ValueError(f"vocabulary {vocabulary!r}: give distinct names in byte order")
+        self.vocabulary = tuple(vocabulary)
+        self._codes = {name: i for i, name in enumerate(self.vocabulary)}
+
+    @property
+    def python_type(self) -> type:
+        return str
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        code = self._codes.get(value)
+        if code is None:
+            raise ValueError(f"{value!r} is not one of {', '.join(self.vocabulary)}")
+        return code
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.vocabulary[value]
+
+
+# The vocabularies of the coded columns: the names scoring writes (scoring.rulebook track names
+# and options of every rulebook version, scoring.rulebook.OPTION_ALL, scoring.metrics.METRICS),
+# in byte order. A test checks that they hold every name the rulebooks and metrics produce.
+TRACKS = ("ENTERPRISE", "SMB")
+OPTIONS = ("ALL", "CPOR", "CSP", "DPOR")
+METRICS = ("ADVANCED_CERTIFICATIONS", "DEPLOYMENTS", "INTERMEDIATE_CERTIFICATIONS", "NET_CUSTOMER_ADDS", "USAGE_GROWTH")
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -93,6 +138,7 @@ FLOAT = sa.Double()
 BOOL = sa.Boolean()
 DATE = sa.Date()
 DAY = DayNumber()  # the result tables' dates
+TRACK, OPTION, METRIC = Code(TRACKS), Code(OPTIONS), Code(METRICS)  # the result tables' names
 # SQLite: INTEGER, so that the association table's key is its rowid (one B-tree, 8-byte keys)
 ASSOCIATION_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -124,7 +170,7 @@ class Partner(PartnerBase, table=True):
 class EligibleTenantBase(SQLModel):
     month: dt.date = key(DAY)
     tenant_id: str = key()
-    track: str = key()
+    track: str = key(TRACK)
     max_paid_seats: int = col(INT)
 
 
@@ -141,7 +187,7 @@ class AssociationBase(SQLModel):
     id: int = Field(primary_key=True, sa_type=ASSOCIATION_ID, sa_column_kwargs={"autoincrement": False})
     partner_id: str = col(STR)
     tenant_id: str = col(STR)
-    option: str = col(STR)
+    option: str = col(OPTION)
     workload: str = col(STR)
     associated_on: dt.date = col(DAY)
 
@@ -169,9 +215,9 @@ class Holding(HoldingBase, table=True):
 class MetricPointBase(SQLModel):
     month: dt.date = key(DAY)
     partner_id: str = key()
-    track: str = key()
-    metric: str = key()
-    option: str = key()
+    track: str = key(TRACK)
+    metric: str = key(METRIC)
+    option: str = key(OPTION)
     value: int = col(INT)
     current: int = col(INT)
     year_ago: int = col(INT)
@@ -189,7 +235,7 @@ class MetricPoint(MetricPointBase, table=True):
 class PathScoreBase(SQLModel):
     month: dt.date = key(DAY)
     partner_id: str = key()
-    track: str = key()
+    track: str = key(TRACK)
     total: float = col(FLOAT)
     qualifies: bool = col(BOOL)
     metrics_at_minimum: int = col(INT)
@@ -204,7 +250,7 @@ class DesignationBase(SQLModel):
     month: dt.date = key(DAY)
     partner_id: str = key()
     attained: bool = col(BOOL)
-    best_track: str = col(STR)
+    best_track: str = col(TRACK)
     score: float = col(FLOAT)
     rulebook_id: str = col(STR)
 
@@ -222,8 +268,8 @@ class CustomerDetailBase(SQLModel):
     month: dt.date = key(DAY)
     partner_id: str = key()
     tenant_id: str = key()
-    track: str = key()
-    option: str = key()
+    track: str = key(TRACK)
+    option: str = key(OPTION)
     eligible: bool = col(BOOL)
     workloads: int = col(INT)
     # null when no workload is held in M (the row exists for the year-ago side only)

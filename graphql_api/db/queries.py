@@ -316,7 +316,9 @@ def customer_pages(
     One partner: a plain LIMIT; several: ROW_NUMBER() per partner, in one statement."""
     where = flt.where(partner_ids)
     if after is not None:
-        where.append(sa.tuple_(*_CUSTOMER_ORDER) > sa.tuple_(*after))
+        # a plain tuple, so that each value is bound with its column's type (track and option
+        # are stored as codes, models.Code): a tuple_() of the values would bind them as text
+        where.append(sa.tuple_(*_CUSTOMER_ORDER) > tuple(after))
     join = CUSTOMER.outerjoin(
         ELIGIBLE,
         sa.and_(

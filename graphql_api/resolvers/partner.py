@@ -11,6 +11,7 @@ from sqlalchemy import Row
 
 from graphql_api.context import Context
 from graphql_api.db import queries as db
+from graphql_api.enums import OPTIONS, TRACKS
 from graphql_api.errors import UserError
 from graphql_api.pagination import Page, check_first, decode_cursor, encode_cursor
 from graphql_api.records import ScorecardRows, TrendData
@@ -81,7 +82,7 @@ async def customers(
     """A page of the partner's ``customer_detail`` rows (with the tenant's largest paid seats),
     and each track's seat band."""
     limit = check_first(first, ctx.services.settings.max_page_size)
-    cursor = decode_cursor(after, "c", (str, str, str))
+    cursor = decode_cursor(after, "c", (str, str, str), (None, TRACKS, OPTIONS))
     month = await month_or_latest(ctx, partner_id, month)
     if month is None:  # the partner has no scores
         return Page([], False, after), {}

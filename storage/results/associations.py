@@ -16,7 +16,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from storage.results.dbapi import fetch_frame, quote
+from storage.results.dbapi import fetch_frame, quote, to_codes
 from storage.results.postgres import copy_frame
 from storage.results.specs import ASSOCIATION_KEY, ASSOCIATION_SCHEMA, HOLDING_TABLE_SCHEMA, OTHER
 from storage.results.sqlite import sqlite_values
@@ -69,7 +69,8 @@ def _cache_key(conn: Connection) -> str:
 def _read_all(conn: Connection) -> pl.DataFrame:
     table = OTHER["associations"].table
     cols = ", ".join(quote(conn, c) for c in ASSOCIATION_SCHEMA)
-    return fetch_frame(conn, f"SELECT {cols} FROM {quote(conn, table.name)}", (), ASSOCIATION_SCHEMA, batch=200_000)
+    sql = f"SELECT {cols} FROM {quote(conn, table.name)}"
+    return fetch_frame(conn, sql, (), ASSOCIATION_SCHEMA, codes=OTHER["associations"].codes, batch=200_000)
 
 
 def _known(conn: Connection) -> _Known:
@@ -168,7 +169,7 @@ def _insert_new(conn: Connection, new: pl.DataFrame) -> None:
         cursor = conn.connection.driver_connection.cursor()
         try:
             before = conn.connection.driver_connection.total_changes
-            rows = sqlite_values(ASSOCIATION_SCHEMA, new)
+            rows = sqlite_values(OTHER["associations"], new)
             for chunk in rows.iter_slices(50_000):
                 cursor.executemany(
                     f"INSERT OR IGNORE INTO {name} ({cols}) VALUES (?, ?, ?, ?, ?, ?)", chunk.iter_rows()
@@ -179,7 +180,7 @@ def _insert_new(conn: Connection, new: pl.DataFrame) -> None:
     elif conn.dialect.name == "postgresql":
         temp = quote(conn, "association_new")
         conn.exec_driver_sql(f"CREATE TEMP TABLE {temp} (LIKE {name}) ON COMMIT DROP")
-        copy_frame(conn, new, target=temp)
+        copy_frame(conn, to_codes(OTHER["associations"].codes, new), target=temp)
         # in id order, so that two writers adding the same associations wait for each other in
         # one order instead of deadlocking
         inserted = conn.exec_driver_sql(

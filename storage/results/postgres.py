@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from storage import models as M
-from storage.results.dbapi import quote, wrap_dbapi_error
+from storage.results.dbapi import quote, to_codes, wrap_dbapi_error
 from storage.results.specs import OTHER, RESULTS, TableSpec
 
 PG_CHUNK_ROWS = 200_000
@@ -51,8 +51,10 @@ def copy_rows(
     conn: Connection, spec: TableSpec, df: pl.DataFrame, *, target: str | None = None,
     freeze: bool = False,
 ) -> None:  # fmt: skip
-    """``COPY`` the rows into the table (or into ``target``), as CSV that Polars writes."""
-    copy_frame(conn, df.select(list(spec.schema)), target=target or quote(conn, spec.table.name), freeze=freeze)
+    """``COPY`` the rows into the table (or into ``target``), as CSV that Polars writes; names
+    as their codes (``models.Code``)."""
+    rows = to_codes(spec.codes, df.select(list(spec.schema)))
+    copy_frame(conn, rows, target=target or quote(conn, spec.table.name), freeze=freeze)
 
 
 def copy_frame(conn: Connection, df: pl.DataFrame, *, target: str, freeze: bool = False) -> None:

@@ -44,6 +44,7 @@ def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date], *, so
     bad = {c: n for c, n in nulls.items() if n}
     if bad:
         raise ValueError(f"{spec.name}: nulls in NOT NULL columns {bad}")
+    _check_vocabularies(spec, df)
     floats = [c for c, t in schema.items() if t == pl.Float64]
     if floats:
         nans = df.select(pl.col(floats).is_nan().sum()).row(0, named=True)
@@ -58,6 +59,25 @@ def prepare_frame(spec: TableSpec, df: pl.DataFrame, months: set[dt.date], *, so
             raise ValueError(f"{spec.name}: rows for months not being written: {outside.to_list()[:5]}")
     # key order: B-tree inserts in order (much faster on both backends than random order)
     return df.sort(list(spec.natural_key)) if sort else df
+
+
+def _check_vocabularies(spec: TableSpec, df: pl.DataFrame) -> None:
+    """The columns stored as codes (``models.Code``) hold names of their vocabulary only."""
+    coded = [c for c in spec.codes if c in df.columns]
+    if not coded or not df.height:
+        return
+    # a non-strict cast to the vocabulary's Enum makes an unknown name null (fast; no strings kept)
+    unknown = df.select(
+        (pl.col(c).cast(pl.Enum(spec.codes[c]), strict=False).is_null() & pl.col(c).is_not_null()).any() for c in coded
+    )
+    for c, bad in unknown.row(0, named=True).items():
+        if bad:
+            names = spec.codes[c]
+            values = df[c].filter(~df[c].is_in(names)).drop_nulls().unique().sort().to_list()
+            raise ValueError(
+                f"{spec.name}: column {c!r} holds {values[:5]}: not one of {', '.join(names)}"
+                " (the names the database stores as codes, storage.models)"
+            )
 
 
 def prepare_partners(partners: pl.DataFrame) -> pl.DataFrame:

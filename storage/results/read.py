@@ -118,5 +118,5 @@ def _read_raw(conn, spec: TableSpec, months, ids) -> pl.DataFrame:
         params += ids
     if where:
         sql += " WHERE " + " AND ".join(where)
-    # SQLite gives dates as day numbers and booleans as 0/1; psycopg gives Python values
-    return fetch_frame(conn, sql, params, spec.frame_schema)
+    # names come as their codes; SQLite gives dates as day numbers and booleans as 0/1
+    return fetch_frame(conn, sql, params, spec.frame_schema, codes=spec.codes)

@@ -1,9 +1,9 @@
 """The stored frames: each result frame of ``scoring.frames`` (and the partner, scored-month and
-association tables) with its table, Polars schemas and keys."""
+association tables) with its table, Polars schemas, keys and columns stored as codes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -24,6 +24,9 @@ class TableSpec:
     # own columns (the holdings: ``holding`` joined with ``association``)
     frame: dict[str, Any] | None = None
     frame_key: tuple[str, ...] | None = None  # the frame's natural key
+    # the columns (of the table, and of the frame) stored as codes (``models.Code``) -> their
+    # vocabulary: the frames hold the names, the tables the indexes of the names
+    codes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def frame_schema(self) -> dict[str, Any]:
@@ -40,12 +43,18 @@ class TableSpec:
         return tuple(c for c in self.frame_schema if c not in nullable)
 
 
+def _codes(*tables: sa.Table) -> dict[str, tuple[str, ...]]:
+    return {c.name: c.type.vocabulary for t in tables for c in t.columns if isinstance(c.type, M.Code)}
+
+
 def _spec(name: str, model, schema: dict[str, Any], by_month: bool = True, **frame: Any) -> TableSpec:
     table: sa.Table = model.__table__
     if list(table.columns.keys()) != list(schema):
         raise AssertionError(f"{table.name} columns {table.columns.keys()} != {list(schema)}")
     key = tuple(c.name for c in table.primary_key.columns)
-    return TableSpec(name, table, dict(schema), key, by_month, **frame)
+    # the holdings frame's option is the association's
+    codes = _codes(table, M.Association.__table__) if frame else _codes(table)
+    return TableSpec(name, table, dict(schema), key, by_month, **frame, codes=codes)
 
 
 ASSOCIATION_SCHEMA = {

@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from storage.models import EPOCH_ORDINAL
-from storage.results.dbapi import quote, wrap_dbapi_error
+from storage.results.dbapi import quote, to_codes, wrap_dbapi_error
 from storage.results.specs import TableSpec
 
 SQLITE_CHUNK_ROWS = 50_000
@@ -27,12 +27,12 @@ def by_month(df: pl.DataFrame) -> Iterator[tuple[dt.date, pl.DataFrame]]:
         yield month, part
 
 
-def sqlite_values(schema: dict, df: pl.DataFrame) -> pl.DataFrame:
-    """A frame's dates as SQLite day numbers (days since 1970-01-01, ``models.DayNumber``) and
-    its booleans as 0/1."""
-    dates = [c for c, t in schema.items() if t == pl.Date and c in df.columns]
-    bools = [c for c, t in schema.items() if t == pl.Boolean and c in df.columns]
-    return df.with_columns(
+def sqlite_values(spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
+    """A frame of ``spec``'s table as SQLite stores it: names as their codes (``models.Code``),
+    dates as day numbers (days since 1970-01-01, ``models.DayNumber``), booleans as 0/1."""
+    dates = [c for c, t in spec.schema.items() if t == pl.Date and c in df.columns]
+    bools = [c for c, t in spec.schema.items() if t == pl.Boolean and c in df.columns]
+    return to_codes(spec.codes, df).with_columns(
         *([pl.col(dates).cast(pl.Int32).cast(pl.Int64)] if dates else []),
         *([pl.col(bools).cast(pl.Int64)] if bools else []),
     )
@@ -51,12 +51,12 @@ def insert_sqlite(conn: Connection, spec: TableSpec, df: pl.DataFrame) -> None:
             day = month.toordinal() - EPOCH_ORDINAL
             month_sql = sql.replace("VALUES (?", f"VALUES ({int(day)}", 1)
             for chunk in part.drop("month").iter_slices(SQLITE_CHUNK_ROWS):
-                # stored as the models store them on SQLite: dates as day numbers
-                # (models.DayNumber), booleans as 0/1. Booleans go in as ints: sqlite3 binds
-                # exact ints directly but runs its adapter lookup for every bool (a subclass
-                # of int), which makes inserts of the boolean-heavy tables ~2x slower. Per
-                # chunk, so that no converted copy of a whole table is held.
-                chunk = sqlite_values(spec.schema, chunk)
+                # stored as the models store them on SQLite: names as codes (models.Code),
+                # dates as day numbers (models.DayNumber), booleans as 0/1. Booleans go in as
+                # ints: sqlite3 binds exact ints directly but runs its adapter lookup for every
+                # bool (a subclass of int), which makes inserts of the boolean-heavy tables ~2x
+                # slower. Per chunk, so that no converted copy of a whole table is held.
+                chunk = sqlite_values(spec, chunk)
                 rows = zip(*(s.to_list() for s in chunk.iter_columns()), strict=True)
                 cursor.executemany(month_sql, rows)
     except Exception as exc:

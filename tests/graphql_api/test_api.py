@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from graphql_api.app import create_app
 from graphql_api.config import ApiSettings
+from graphql_api.pagination import encode_cursor
 from storage.engines import dispose_engines, get_engine
 from storage.results import write_results
 from tests.support.api_server import GraphQLClient, ServerThread, example_results, write_scored
@@ -190,6 +191,18 @@ def test_page_size_limits_and_cursor_errors(api_sqlite):
             'query($a: String) { designations(month: "2024-01", after: $a) { totalCount } }', {"a": bad}
         )
         assert body["errors"][0]["message"] == "Invalid cursor: use the cursor of an edge from the same list."
+
+
+def test_a_customer_cursor_naming_an_unknown_track_or_option_is_invalid(api_sqlite):
+    # tracks and options are stored as codes: a name outside their vocabulary cannot be bound
+    q = 'query($a: String) { partner(id: "P000000") { customers(month: "2024-09", after: $a) { totalCount } } }'
+
+    def errors(*values: str) -> list | None:
+        return api_sqlite.client.execute(q, {"a": encode_cursor("c", *values)}).get("errors")
+
+    assert errors("T0000001", "SMB", "ALL") is None  # names of the vocabularies: a valid cursor
+    for values in (("T0000001", "MID_MARKET", "CPOR"), ("T0000001", "SMB", "CSP_T1")):
+        assert errors(*values)[0]["message"] == "Invalid cursor: use the cursor of an edge from the same list."
 
 
 def test_partners_pagination(api_sqlite):

@@ -21,11 +21,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import Session, select
 
 from scoring import frames as F
+from scoring.metrics import METRICS
+from scoring.rulebook import OPTION_ALL, load_rulebooks
 from storage import engines, migrate
 from storage import models as M
 from storage import results as R
 from storage.results import write as W
-from tests.support.old_revisions import read_old, write_old
+from tests.support.old_revisions import read_0005, read_old, write_old
 from tests.support.paths import PROJECT_ROOT
 from tests.support.synthetic import synthetic_partners, synthetic_results
 
@@ -55,7 +57,7 @@ def test_migrations_apply_from_empty_and_are_idempotent(empty_db_url):
     assert migrate.current(empty_db_url) is None
     assert not migrate.is_current(empty_db_url)
     migrate.upgrade(empty_db_url)
-    assert migrate.current(empty_db_url) == migrate.head() == "0005"
+    assert migrate.current(empty_db_url) == migrate.head() == "0006"
     migrate.upgrade(empty_db_url)  # again: nothing to do, no error
     assert migrate.is_current(empty_db_url)
     tables = set(sa.inspect(engines.get_engine(empty_db_url)).get_table_names())
@@ -112,7 +114,7 @@ def test_upgrade_works_from_any_cwd_without_ini(tmp_path):
 def test_model_columns_are_the_frame_schemas():
     sa_to_pl = {
         sa.Date: pl.Date, sa.String: pl.String, sa.BigInteger: pl.Int64,
-        sa.Double: pl.Float64, sa.Boolean: pl.Boolean, M.DayNumber: pl.Date,
+        sa.Double: pl.Float64, sa.Boolean: pl.Boolean, M.DayNumber: pl.Date, M.Code: pl.String,
     }  # fmt: skip
     schemas = {
         "eligible_tenants": F.ELIGIBLE_TENANTS_SCHEMA, "holdings": F.HOLDINGS_SCHEMA,
@@ -137,6 +139,40 @@ def test_model_columns_are_the_frame_schemas():
     assert stored == set(F.HOLDINGS_SCHEMA)
     assert R.RESULTS["holdings"].frame_schema == F.HOLDINGS_SCHEMA
     assert R.RESULTS["holdings"].natural_key == ("month", "partner_id", "tenant_id", "option", "workload")
+
+
+def test_the_vocabularies_hold_every_name_scoring_writes_in_byte_order():
+    books = load_rulebooks().versions
+    assert {t.name for b in books for t in b.tracks} <= set(M.TRACKS)
+    assert {OPTION_ALL, *(o for b in books for o in b.options)} <= set(M.OPTIONS)
+    assert set(METRICS) <= set(M.METRICS)
+    assert [c.name for c in M.Designation.__table__.columns if isinstance(c.type, M.Code)] == ["best_track"]
+    for names in (M.TRACKS, M.OPTIONS, M.METRICS):  # codes sort as the names do
+        assert list(names) == sorted(names, key=str.encode)
+    with pytest.raises(ValueError, match="byte order"):
+        M.Code(("SMB", "ENTERPRISE"))
+    with pytest.raises(ValueError, match="byte order"):
+        M.Code(("CPOR", "CPOR"))
+
+
+def test_sqlalchemy_queries_bind_and_read_names(engine):
+    frames = synthetic_results([JAN], partners=6, tenants=12)
+    R.write_results(engine, months=[JAN], frames=frames)
+    t = M.MetricPoint.__table__
+    q = sa.select(t.c.partner_id, t.c.track, t.c.metric, t.c.option).where(
+        t.c.track == "SMB", t.c.option.in_(["ALL", "CSP"])
+    )
+    with engine.connect() as conn:
+        got = conn.execute(q.order_by(t.c.partner_id, t.c.metric.desc(), t.c.option)).all()
+        with pytest.raises(sa.exc.StatementError, match="'MID_MARKET' is not one of ENTERPRISE, SMB"):
+            conn.execute(sa.select(t).where(t.c.track == "MID_MARKET"))
+    want = (
+        frames["metric_points"]
+        .filter(pl.col("track") == "SMB", pl.col("option").is_in(["ALL", "CSP"]))
+        .sort("partner_id", "metric", "option", descending=[False, True, False])
+        .select("partner_id", "track", "metric", "option")
+    )
+    assert got == want.rows() and len(got) > 6
 
 
 # ---- write / read ----------------------------------------------------------------------------
@@ -201,7 +237,7 @@ def test_special_values_round_trip(engine):
     des = frames["designations"]
     frames["designations"] = des.with_columns(
         score=pl.Series([float("inf"), float("-inf"), -0.0, 5e-324] * (des.height // 4)),
-        best_track=pl.lit(""),  # an empty string is not NULL (COPY CSV quotes it)
+        rulebook_id=pl.lit(""),  # an empty string is not NULL (COPY CSV quotes it)
     )
     frames["eligible_tenants"] = pl.DataFrame(
         {"month": [JAN], "tenant_id": [""], "track": ["SMB"], "max_paid_seats": [0]},
@@ -209,7 +245,7 @@ def test_special_values_round_trip(engine):
     )
     R.write_results(engine, months=[JAN], frames=frames)
     got = R.read_frame(engine, "designations")
-    assert got["best_track"].to_list() == [""] * des.height
+    assert got["rulebook_id"].to_list() == [""] * des.height
     assert sorted(set(got["score"].to_list())) == [float("-inf"), 0.0, 5e-324, float("inf")]
     assert str(got["score"].to_list()[got["score"].to_list().index(0.0)]) == "0.0"  # not -0.0
     assert R.read_frame(engine, "eligible_tenants")["tenant_id"].to_list() == [""]
@@ -314,6 +350,28 @@ def test_null_in_not_null_column_is_refused_and_nothing_changes(engine, written)
     )
     with pytest.raises(ValueError, match=r"metric_points: nulls in NOT NULL columns \{'points': 1\}"):
         R.write_results(engine, months=[FEB], frames=new)
+    _assert_unchanged(engine, written)
+
+
+@pytest.mark.parametrize(
+    ("frame", "column", "value"),
+    [
+        ("metric_points", "metric", "NEW_METRIC"),
+        ("metric_points", "option", "cpor"),  # names are exact: not folded
+        ("customer_details", "track", "SMB "),
+        ("eligible_tenants", "track", "MID_MARKET"),
+        ("path_scores", "track", "ALL"),  # an option, not a track
+        ("designations", "best_track", ""),
+        ("holdings", "option", "CSP_T1"),  # the association type, not its option
+    ],
+)
+def test_a_name_outside_its_vocabulary_is_refused_and_nothing_changes(engine, written, frame, column, value):
+    new = synthetic_results([FEB], partners=10, tenants=20, seed=3)
+    new[frame] = new[frame].with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(value)).otherwise(column).alias(column)
+    )
+    with pytest.raises(ValueError, match=rf"{frame}: column '{column}' holds \[{value!r}\]: not one of "):
+        R.write_results(engine, months=[FEB], frames=new, partners=synthetic_partners(new))
     _assert_unchanged(engine, written)
 
 
@@ -520,6 +578,116 @@ def test_migration_0002_moves_existing_rows_into_partitions_and_back(empty_db_ur
         assert_frames_equal(df, written[name], name)
     R.write_results(engine, months=[JAN], frames=R.empty_frames())
     assert R.row_counts(engine)["designations"] == 7
+
+
+CODED = {  # table -> its columns stored as codes since 0006
+    "eligible_tenant": ("track",),
+    "metric_point": ("track", "metric", "option"),
+    "path_score": ("track",),
+    "designation": ("best_track",),
+    "customer_detail": ("track", "option"),
+    "association": ("option",),
+}
+
+
+def _stored_types(engine) -> set[str]:
+    """The types the coded columns' values are stored as, in every table (and partition)."""
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            return {
+                t
+                for table, cols in CODED.items()
+                for col in cols
+                for t in c.exec_driver_sql(f"SELECT DISTINCT typeof({col}) FROM {table}").scalars()
+            }
+        sql = (
+            "SELECT DISTINCT data_type FROM information_schema.columns WHERE column_name = %s "
+            "AND (table_name = %s OR (table_schema = 'pcs_partitions' AND table_name LIKE %s))"
+        )
+        return {
+            t
+            for table, cols in CODED.items()
+            for col in cols
+            for t in c.exec_driver_sql(sql, (col, table, table + "\\_2%")).scalars()
+        }
+
+
+def _ordered_by_names(engine, *, raw: bool) -> dict[str, list[tuple]]:
+    """Each coded table's rows ordered by its coded columns, then its key: with SQL on the text
+    (``raw``, before 0006) or with SQLAlchemy on the models (the codes, read back as names)."""
+    out = {}
+    with engine.connect() as c:
+        for name, cols in CODED.items():
+            table = M.metadata.tables[name]
+            key = [k.name for k in table.primary_key.columns if k.name not in cols]
+            order = [*cols, *key]
+            shown = [k for k in order if not isinstance(table.c[k].type, M.DayNumber)]  # as stored
+            if raw:
+                sql = f"SELECT {', '.join(shown)} FROM {name} ORDER BY {', '.join(order)}"
+                out[name] = [tuple(r) for r in c.exec_driver_sql(sql)]
+            else:
+                q = sa.select(*(table.c[k] for k in shown)).order_by(*(table.c[k] for k in order))
+                out[name] = [tuple(r) for r in c.execute(q)]
+    return out
+
+
+def test_migration_0006_stores_names_as_codes_with_the_data_and_back(empty_db_url):
+    migrate.upgrade(empty_db_url, "0001")
+    engine = engines.get_engine(empty_db_url)
+    frames = synthetic_results([JAN, FEB], partners=10, tenants=25)
+    write_old(engine, frames)
+    migrate.upgrade(empty_db_url, "0005")
+    want = {n: sorted_frame(n, R._prepare_frame(spec, frames[n], {JAN, FEB})) for n, spec in R.RESULTS.items()}
+    at_0005 = read_0005(engine)
+    for name, df in want.items():
+        assert_frames_equal(at_0005[name], df, name)
+    text = {"sqlite": {"text"}, "postgresql": {"character varying"}}[engine.dialect.name]
+    assert _stored_types(engine) == text
+    ordered = _ordered_by_names(engine, raw=True)
+    # every name of every vocabulary is there to be ordered
+    tracks, metrics, options = (set(c) for c in list(zip(*ordered["metric_point"], strict=True))[:3])
+    assert (tracks, metrics, options) == (set(M.TRACKS), set(M.METRICS), set(M.OPTIONS))
+
+    migrate.upgrade(empty_db_url)
+    assert migrate.current(empty_db_url) == "0006"
+    assert _diff(empty_db_url) == []
+    assert _stored_types(engine) == {"sqlite": {"integer"}, "postgresql": {"smallint"}}[engine.dialect.name]
+    after = snapshot(engine)
+    for name, df in want.items():
+        assert_frames_equal(after[name], df, name)
+    # ORDER BY a code column gives the rows in the order ORDER BY its names gave
+    assert _ordered_by_names(engine, raw=False) == ordered
+    # today's writes work on the migrated database; the downgrade keeps what is there
+    new = synthetic_results([FEB], partners=7, tenants=15, seed=9)
+    R.write_results(engine, months=[FEB], frames=new)
+    written = snapshot(engine)
+    assert_frames_equal(
+        written["metric_points"].filter(pl.col("month") == FEB), sorted_frame("metric_points", new["metric_points"])
+    )
+
+    migrate.downgrade(empty_db_url, "0005")
+    assert migrate.current(empty_db_url) == "0005"
+    assert _stored_types(engine) == text
+    for name, df in read_0005(engine).items():
+        assert_frames_equal(df, written[name], name)
+    migrate.upgrade(empty_db_url)
+    for name, df in snapshot(engine).items():
+        assert_frames_equal(df, written[name], name)
+
+
+def test_migration_0006_refuses_names_outside_the_vocabularies(empty_db_url):
+    migrate.upgrade(empty_db_url, "0001")
+    engine = engines.get_engine(empty_db_url)
+    frames = synthetic_results([JAN], partners=4, tenants=8)
+    frames["path_scores"] = frames["path_scores"].with_columns(
+        track=pl.when(pl.col("track") == "SMB").then(pl.lit("MID_MARKET")).otherwise("track")
+    )
+    write_old(engine, frames)
+    migrate.upgrade(empty_db_url, "0005")
+    with pytest.raises(RuntimeError, match=r"path_score.track holds \['MID_MARKET'\], not in the vocabulary"):
+        migrate.upgrade(empty_db_url)
+    assert migrate.current(empty_db_url) == "0005"  # nothing changed
+    assert _stored_types(engine) == {"sqlite": {"text"}, "postgresql": {"character varying"}}[engine.dialect.name]
 
 
 def _month_state(conn, month: dt.date) -> tuple:

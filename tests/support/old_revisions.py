@@ -3,7 +3,8 @@
 Before revision 0004 every result table held its frame's columns (the holdings too), so rows go
 in and come out by the frame's column names, with plain SQL: nothing here depends on today's
 write and read paths, which only know the head revision. On PostgreSQL (0002 and later) each
-month's partition is made before its rows go in."""
+month's partition is made before its rows go in. ``read_0005`` reads revisions 0004 and 0005
+(holdings on associations; names as text; 0005 on SQLite: dates as day numbers)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,36 @@ def read_old(engine: sa.Engine) -> dict[str, pl.DataFrame]:
             if sqlite:
                 df = df.with_columns(
                     pl.col(c).str.to_date("%Y-%m-%d") if d == pl.Date else pl.col(c).cast(d)
+                    for c, d in schema.items() if d in (pl.Date, pl.Boolean)
+                )  # fmt: skip
+            out[name] = df.sort(list(spec.natural_key))
+    return out
+
+
+def read_0005(engine: sa.Engine) -> dict[str, pl.DataFrame]:
+    """Every result table as its frame (frames.py schema, natural-key order), at revision 0004 or
+    0005: the holdings are ``holding`` joined with ``association``; names are text."""
+    sqlite = engine.dialect.name == "sqlite"
+    out = {}
+    with engine.connect() as conn:
+        day_numbers = sqlite and conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
+        for name, spec in R.RESULTS.items():
+            schema = spec.frame_schema
+            if name == "holdings":
+                cols = [f"h.{c}" if c in ("month", "paid_seats", "active_users") else f"a.{c}" for c in schema]
+                sql = f"SELECT {', '.join(cols)} FROM holding h JOIN association a ON a.id = h.association_id"
+            else:
+                sql = f'SELECT {", ".join(schema)} FROM "{spec.table.name}"'
+            rows = conn.exec_driver_sql(sql).all()
+            date_raw = pl.Int64 if day_numbers else pl.String
+            raw = {c: date_raw if sqlite and d == pl.Date else pl.Int64 if sqlite and d == pl.Boolean else d
+                   for c, d in schema.items()}  # fmt: skip
+            df = pl.DataFrame([tuple(r) for r in rows], schema=raw, orient="row")
+            if sqlite:
+                as_date = (lambda c: pl.col(c).cast(pl.Int32).cast(pl.Date)) if day_numbers else (
+                    lambda c: pl.col(c).str.to_date("%Y-%m-%d"))  # fmt: skip
+                df = df.with_columns(
+                    as_date(c) if d == pl.Date else pl.col(c).cast(d)
                     for c, d in schema.items() if d in (pl.Date, pl.Boolean)
                 )  # fmt: skip
             out[name] = df.sort(list(spec.natural_key))
