@@ -46,6 +46,7 @@ from scoring.ingest.tables import (
     finish_partners,
     finish_usage,
     known_partner_ids,
+    partner_id_scans,
     partners_plan,
     read_certifications,
     read_month_files,
@@ -207,6 +208,7 @@ class ShardReader:
         self._files: dict[dt.date, MonthFiles] = {}
         self._associations: dict[dt.date, pl.DataFrame] = {}
         self._held = pl.Series("tenant_id", [], dtype=pl.String)
+        self._listed = pl.DataFrame(schema=PARTNERS_SCHEMA)
         # where the reading is, in the single-process order: 0 the month folders and files,
         # 1 certifications, 2 partners, 3 every month's partner ids, 4.. the months M-12..M
         self.step = 0
@@ -225,13 +227,43 @@ class ShardReader:
         self.step = 1
         self.certifications = self._certifications()
         self.step = 2
-        listed = self._listed_partners()
+        self._listed = self._listed_partners()
         self.step = 3
-        known = known_partner_ids(self.data_dir, partners=listed, certifications=self.certifications)
-        self.partners = registry_frame(self._hasher.mine(known).sort().rename("partner_id"), listed)
+        other = self._other_months_partner_ids()
         self._read_associations()
+        known = pl.concat(
+            [
+                self._listed["partner_id"],
+                self.certifications["partner_id"],
+                other,
+                *(a["partner_id"].cast(pl.String) for a in self._associations.values()),
+            ]
+        )
+        self.partners = registry_frame(self._hasher.mine(known).sort().rename("partner_id"), self._listed)
         self.stats.seconds += time.perf_counter() - t0
         return self
+
+    def _other_months_partner_ids(self) -> pl.Series:
+        """The partner ids of the month folders outside M-12..M (the registry's, as
+        ``known_partner_ids`` reads them; the shard's months are read whole below): hashed now,
+        so that the reads of M-12..M skip the other shards' rows from the first month."""
+        scans = partner_id_scans(self.data_dir)  # every month's header checked, as the registry read does
+        other = [scans[m] for m in sorted(scans) if m not in self._files]
+        try:
+            for table, _ in other:
+                self.stats.scanned(table)
+            ids = [df["partner_id"] for df in collect(other)] if other else []
+        except InputError:
+            self._registry_error()
+        out = pl.concat([pl.Series("partner_id", [], dtype=pl.String), *(i.cast(pl.String) for i in ids)])
+        self._hasher.mine(out)
+        return out
+
+    def _registry_error(self) -> None:
+        """The registry read of the single-process run (every month's partner ids): raises its
+        error, if it has one."""
+        self.step = 3
+        known_partner_ids(self.data_dir, partners=self._listed, certifications=self.certifications)
 
     def _certifications(self) -> pl.DataFrame:
         table = find_table(self.data_dir, CERTIFICATIONS)
@@ -296,10 +328,10 @@ class ShardReader:
 
     def _read_associations(self) -> None:
         """The shard's associations of M-12..M (kept compact until their month is loaded) and the
-        tenants they hold. A bad month fails, unless the usage of an earlier month is bad: the
-        single-process run reports the first bad month."""
+        tenants they hold. On a problem: the registry's error if the registry read has one (it
+        comes first), else the month's, unless the usage of an earlier month is bad (the
+        single-process run reports the first bad month)."""
         books = self.rulebooks
-        partners = owned("partner_id", self.partners["partner_id"], self.shard)
         for m in self.months:
             table = self._files[m].associations
             try:
@@ -307,16 +339,19 @@ class ShardReader:
                     table, month=m, association_types=books.association_types, renames=books.workload_renames
                 )
                 self.stats.scanned(table)
-                (df,) = collect([(table, lf.filter(partners))])
+                (df,) = collect([(table, lf.filter(self._hasher.wanted("partner_id")))])
+                df = self._hasher.keep(df, "partner_id")
                 problems = validate(df, table.rel, checks, unique)[1]
             except InputError:
                 problems = 1
             if problems:
+                self._registry_error()
                 for earlier in self.months[: self.months.index(m)]:
                     self._usage(earlier)  # raises that month's error if its usage is bad
                 self._month_error(m)
             self.stats.kept("associations", df.height)
             self._associations[m] = _compact(finish_associations(df, m, books.association_types))
+        self.step = 4
         held = [a["tenant_id"].cast(pl.String) for a in self._associations.values()]
         self._held = pl.concat(held).unique() if held else self._held
 

@@ -267,8 +267,16 @@ def known_partner_ids(
     partners = read_partners(data_dir) if partners is None else partners
     certifications = read_certifications(data_dir) if certifications is None else certifications
     ids = [partners["partner_id"], certifications["partner_id"]]
+    frames = list(partner_id_scans(data_dir).values())
+    if frames:
+        ids.extend(df["partner_id"] for df in collect(frames))
+    return pl.concat([s.cast(pl.String) for s in ids], how="vertical").unique().sort().rename("partner_id")
 
-    frames: list[tuple[Table, pl.LazyFrame]] = []
+
+def partner_id_scans(data_dir: Path) -> dict[dt.date, tuple[Table, pl.LazyFrame]]:
+    """Per month folder, the lazy read of the distinct non-blank partner ids of its associations
+    (headers checked: every month's problems raised together)."""
+    frames: dict[dt.date, tuple[Table, pl.LazyFrame]] = {}
     errors: list[InputError] = []
     for month in list_months(data_dir):
         try:
@@ -277,12 +285,10 @@ def known_partner_ids(
         except InputError as exc:
             errors.append(exc)
             continue
-        frames.append((table, lf.filter(~blank("partner_id")).unique()))
+        frames[month] = (table, lf.filter(~blank("partner_id")).unique())
     if errors:
         raise merge_errors(errors)
-    if frames:
-        ids.extend(df["partner_id"] for df in collect(frames))
-    return pl.concat([s.cast(pl.String) for s in ids], how="vertical").unique().sort().rename("partner_id")
+    return frames
 
 
 def registry_frame(known: pl.Series, listed: pl.DataFrame) -> pl.DataFrame:

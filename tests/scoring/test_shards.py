@@ -227,6 +227,56 @@ def test_the_first_bad_input_wins_across_shards_and_months(tmp_path):
     assert str(first_error(errors)) == want
 
 
+def _drop_partner_id(rel: str):
+    def build(data: Path) -> None:
+        frame = pl.read_csv(data / rel, infer_schema=False).drop("partner_id")
+        frame.write_csv(data / rel)
+
+    return build
+
+
+def _unreadable(rel: str):
+    def build(data: Path) -> None:
+        (data / rel).write_bytes(b'partner_id,tenant_id\nP1,"T1\n')
+
+    return build
+
+
+def _several(*builds):
+    def build(data: Path) -> None:
+        for b in builds:
+            b(data)
+
+    return build
+
+
+REGISTRY_CASES = {
+    # every month's partner ids are read before any month: a header error there comes first
+    "partner-id-column-missing-in-window": _drop_partner_id("months/2024-03/associations.csv"),
+    "partner-id-column-missing-after-the-month": _drop_partner_id("months/2024-09/associations.csv"),
+    "unreadable-associations-in-window": _unreadable("months/2023-11/associations.csv"),
+    "unreadable-associations-after-the-month": _unreadable("months/2024-10/associations.csv"),
+    # and the certifications before them, the month's usage after them
+    "certifications-then-registry": _several(
+        lambda d: edit_csv(d / "certifications.csv", 3, "earned_on", "soon"),
+        _drop_partner_id("months/2024-01/associations.csv"),
+    ),
+    "registry-then-usage": _several(
+        lambda d: edit_csv(d / "months/2023-07/workload_usage.csv", 2, "paid_seats", "-1"),
+        _unreadable("months/2024-11/associations.csv"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REGISTRY_CASES))
+def test_the_registry_read_fails_before_the_months(case, tmp_path):
+    data = copy_example(tmp_path)
+    REGISTRY_CASES[case](data)
+    want = single_error(data, JUN)
+    errors = shard_errors(data, JUN, 4)
+    assert errors and str(first_error(errors)) == want
+
+
 def test_a_blank_partner_key_fails_the_month_in_shard_0(tmp_path):
     """A row whose partner id is blank belongs to no partner: shard 0 checks it."""
     data = copy_example(tmp_path)
