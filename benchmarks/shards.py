@@ -68,7 +68,8 @@ def parquet_copy(data: Path, out: Path) -> Path:
 # ---- children (fresh processes) ------------------------------------------------------------------
 
 
-def shard_child(data: str, month: str, k: int, n: int, url: str, batch: str) -> dict:
+def shard_child(data: str, month: str, k: int, n: int, urls: dict[str, str], batch: str) -> dict:
+    """Score shard ``k`` of ``n`` and stage it in each database of ``urls`` (backend -> URL)."""
     from scoring import service
     from scoring.shards import Shard
     from storage.engines import get_engine
@@ -81,25 +82,30 @@ def shard_child(data: str, month: str, k: int, n: int, url: str, batch: str) -> 
     scored = service.score_shard(m, Shard(k, n), directory=data)
     t1 = time.perf_counter()
     io1 = io_counters()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     staged = staging.StagedMonth(batch, m, n)
-    counts = staging.stage_shard(
-        get_engine(url), staged=staged, shard=k, frames=scored.result.frames(), partners=scored.partners
-    )
-    t2 = time.perf_counter()
+    stage_s, rows = {}, 0
+    for backend, url in urls.items():
+        t = time.perf_counter()
+        counts = staging.stage_shard(
+            get_engine(url), staged=staged, shard=k, frames=scored.result.frames(), partners=scored.partners
+        )
+        stage_s[backend] = time.perf_counter() - t
+        rows = sum(counts.values())
     stats = scored.stats.as_dict()
     return {
         "shard": k,
-        "wall_s": t2 - t0,
+        "score_wall_s": t1 - t0,
         "read_s": stats["seconds"],
-        "score_s": t1 - t0 - stats["seconds"],
-        "stage_s": t2 - t1,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "stage_s": stage_s,
+        "peak_rss_mb": peak,  # reading and scoring (before staging)
+        "peak_rss_staged_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "base_rss_mb": base_rss,
         "rchar_mb": (io1["rchar"] - io0["rchar"]) / 1e6,
         "scanned_mb": stats["file_bytes"] / 1e6,
         "scans": stats["scans"],
         "rows": stats["rows"],
-        "staged_rows": sum(counts.values()),
+        "staged_rows": rows,
     }
 
 
@@ -124,7 +130,6 @@ def single_child(data: str, month: str, url: str) -> dict:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "base_rss_mb": base_rss,
         "rchar_mb": (io1["rchar"] - io0["rchar"]) / 1e6,
-        "rows": {"usage": scored.result.eligible_tenants.height},
         "written_rows": sum(counts[n] for n in results.RESULTS),
     }
 
@@ -228,30 +233,30 @@ def main() -> None:
                 f"read {r['rchar_mb']:.0f} MB"
             )
         for n in [int(x) for x in args.shards.split(",")]:
-            for backend in backends:
-                url, drop = database(backend, work, args.pg, f"{fmt}{n}")
-                batch = uuid.uuid4().hex[:16]
-                rows = []
-                for k in range(n):
-                    r = child("shard", data=data, month=args.month, k=k, n=n, url=url, batch=batch)
-                    rows.append(r)
-                    if backend == "sqlite":
-                        log(
-                            f"{fmt} {k + 1}/{n}: wall {r['wall_s']:.1f}s (read {r['read_s']:.1f}s, score "
-                            f"{r['score_s']:.1f}s, stage {r['stage_s']:.1f}s), peak RSS {r['peak_rss_mb']:.0f} MB, "
-                            f"read {r['rchar_mb']:.0f} MB (files scanned {r['scanned_mb']:.0f} MB in {r['scans']} "
-                            f"scans), rows kept {r['rows']}, staged {r['staged_rows']}"
-                        )
+            dbs = {b: database(b, work, args.pg, f"{fmt}{n}") for b in backends}
+            batch = uuid.uuid4().hex[:16]
+            rows = []
+            for k in range(n):
+                urls = {b: url for b, (url, _) in dbs.items()}
+                r = child("shard", data=data, month=args.month, k=k, n=n, urls=urls, batch=batch)
+                rows.append(r)
+                staged = ", ".join(f"{b} {s:.1f}s" for b, s in r["stage_s"].items())
+                log(
+                    f"{fmt} shard {k + 1}/{n}: read+score {r['score_wall_s']:.1f}s (read {r['read_s']:.1f}s), "
+                    f"stage {staged}; peak RSS {r['peak_rss_mb']:.0f} MB (after imports {r['base_rss_mb']:.0f}); "
+                    f"read {r['rchar_mb']:.0f} MB (files scanned {r['scanned_mb']:.0f} MB in {r['scans']} scans); "
+                    f"rows kept {r['rows']}; staged {r['staged_rows']} rows"
+                )
+            for backend, (url, drop) in dbs.items():
                 p = child("publish", url=url, month=args.month, n=n, batch=batch, rulebook=rulebook)
                 drop()
-                walls = [r["wall_s"] for r in rows]
-                log(
-                    f"{fmt} {n} shard(s) on {backend}: shard wall max {max(walls):.1f}s sum {sum(walls):.1f}s, "
-                    f"stage max {max(r['stage_s'] for r in rows):.1f}s, peak RSS max "
-                    f"{max(r['peak_rss_mb'] for r in rows):.0f} MB, "
-                    f"read max {max(r['rchar_mb'] for r in rows):.0f} MB; "
-                    f"publish {p['publish_s']:.1f}s ({p['rows']} rows)"
-                )
+                log(f"{fmt} {n} shard(s): publish on {backend} {p['publish_s']:.1f}s ({p['rows']} rows)")
+            walls = [r["score_wall_s"] for r in rows]
+            log(
+                f"{fmt} {n} shard(s): read+score per shard max {max(walls):.1f}s, sum {sum(walls):.1f}s; "
+                f"peak RSS max {max(r['peak_rss_mb'] for r in rows):.0f} MB; "
+                f"read per shard max {max(r['rchar_mb'] for r in rows):.0f} MB"
+            )
     print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
 
