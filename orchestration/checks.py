@@ -91,6 +91,18 @@ def input_invalid(text: str, metadata: dict) -> dg.AssetCheckResult:
     )
 
 
+def month_evaluation(result: dg.AssetCheckResult, month: dt.date) -> dg.AssetCheckEvaluation:
+    """A check result as an event an op can log or yield (the month in its metadata)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        metadata={**result.metadata, "month": f"{month:%Y-%m}"},
+        severity=result.severity,
+        description=result.description,
+    )
+
+
 def _bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines) or "none"
 

@@ -24,13 +24,14 @@ from orchestration.checks import (
     input_invalid,
     input_valid,
     merge_unnamed,
+    month_evaluation,
     partners_named_result,
     seats_check,
     unnamed_partners,
 )
 from orchestration.metadata import read_span
 from orchestration.months import span, spans
-from orchestration.parallel import FORKSERVER_PRELOAD, WRITE_ATTEMPTS, _evaluation, months_to_score, transient
+from orchestration.parallel import FORKSERVER_PRELOAD, WRITE_ATTEMPTS, months_to_score, transient
 from orchestration.partitions import partition_key
 from orchestration.resources import DataFolder, ResultsDatabase, resource_config
 from orchestration.specs import RESULT_ORDER, SNAPSHOT
@@ -236,7 +237,7 @@ def _record(month: dt.date, outcomes: list[dict], counts: dict, publish_s: float
         partners_named_result(merge_unnamed([o["unnamed"] for o in outcomes])),
     ]
     for check in checks:
-        yield _evaluation(check, month)
+        yield month_evaluation(check, month)
 
 
 @dg.op(
@@ -261,7 +262,7 @@ def publish_months(
         failure = _month_failure(parts)
         if failure is not None:
             context.log.error(failure["error"])
-            yield _evaluation(input_invalid(failure["error"], {"shards": len(parts)}), month)
+            yield month_evaluation(input_invalid(failure["error"], {"shards": len(parts)}), month)
             failed.append((label, failure["error"]))
             continue
         staged = staging.StagedMonth(parts[0]["batch"], month, parts[0]["shards"])

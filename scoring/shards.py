@@ -52,9 +52,3 @@ def shard_series(keys: pl.Series, n: int) -> pl.Series:
     values = text.drop_nulls().unique()
     shards = pl.Series([0 if not v.strip() else shard_of(v, n) for v in values.to_list()], dtype=pl.UInt32)
     return text.replace_strict(values, shards, default=0, return_dtype=pl.UInt32).rename(keys.name)
-
-
-def keys_in_shard(keys: pl.Series, shard: Shard) -> pl.Series:
-    """The distinct values of ``keys`` (nulls dropped) that belong to ``shard``."""
-    values = keys.cast(pl.String).drop_nulls().unique()
-    return values.filter(shard_series(values, shard.count) == shard.index)

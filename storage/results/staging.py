@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from storage import models as M
+from storage.engines import READ_ONLY
 from storage.results.associations import holding_rows
 from storage.results.dbapi import quote
 from storage.results.postgres import (
@@ -327,7 +328,7 @@ def _publish_partners(conn: Connection, staged: StagedMonth) -> int:
 def staged_batches(engine: Engine) -> dict[str, list[str]]:
     """The batches with staged tables, and their tables' names."""
     out: dict[str, list[str]] = {}
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**READ_ONLY) as conn:
         for name in _staged_names(conn):
             match = _NAME.match(name)
             assert match is not None
