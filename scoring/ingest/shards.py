@@ -1,6 +1,6 @@
 """One shard's part of a scored month's inputs: its partners' certifications and registry rows,
 their associations in M-12..M, and the usage of the tenants they hold (plus, for eligibility,
-the tenants the shard owns), each file read through a filter that Parquet pushes down.
+the tenants the shard owns), each file read once through a filter pushed into its scan.
 
 Validation is partitioned: every input row belongs to exactly one shard (a partner's rows to
 the partner's shard, a usage row to its tenant's; blank keys to shard 0), and each shard checks
@@ -254,14 +254,14 @@ class ShardReader:
                 self.stats.scanned(table)
             ids = [df["partner_id"] for df in collect(other)] if other else []
         except InputError:
-            self._registry_error()
+            self._raise_whole(self._registry_error)
         out = pl.concat([pl.Series("partner_id", [], dtype=pl.String), *(i.cast(pl.String) for i in ids)])
         self._hasher.mine(out)
         return out
 
     def _registry_error(self) -> None:
         """The registry read of the single-process run (every month's partner ids): raises its
-        error, if it has one."""
+        error, if it has one (and returns if not)."""
         self.step = 3
         known_partner_ids(self.data_dir, partners=self._listed, certifications=self.certifications)
 
