@@ -91,6 +91,18 @@ def input_invalid(text: str, metadata: dict) -> dg.AssetCheckResult:
     )
 
 
+def month_evaluation(result: dg.AssetCheckResult, month: dt.date) -> dg.AssetCheckEvaluation:
+    """A check result as an event an op can log or yield (the month in its metadata)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        metadata={**result.metadata, "month": f"{month:%Y-%m}"},
+        severity=result.severity,
+        description=result.description,
+    )
+
+
 def _bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines) or "none"
 
@@ -110,26 +122,52 @@ def seats_check(label: str, warnings: list[str], earlier: list[str]) -> dg.Asset
     )
 
 
-def partners_named_check(partners: pl.DataFrame) -> dg.AssetCheckResult:
+PARTNERS_NAMED_EXAMPLES = 10
+
+
+def unnamed_partners(partners: pl.DataFrame) -> dict:
+    """What the partners-named check counts of a registry (sorted by partner_id): partners with
+    no name not in the partners file, with an empty name there, and the first few of them. The
+    counts of disjoint registries add up (``merge_unnamed``)."""
     unnamed = partners.filter(pl.col("partner_name").is_null())
-    unlisted = unnamed.filter(~pl.col("in_registry"))
-    empty = unnamed.filter(pl.col("in_registry"))
-    examples = ", ".join(unnamed["partner_id"].head(10).to_list())
+    return {
+        "unlisted": unnamed.filter(~pl.col("in_registry")).height,
+        "empty": unnamed.filter(pl.col("in_registry")).height,
+        "examples": unnamed["partner_id"].head(PARTNERS_NAMED_EXAMPLES).to_list(),
+    }
+
+
+def merge_unnamed(parts: list[dict]) -> dict:
+    """``unnamed_partners`` of the union of disjoint registries, from theirs."""
+    return {
+        "unlisted": sum(p["unlisted"] for p in parts),
+        "empty": sum(p["empty"] for p in parts),
+        "examples": sorted(e for p in parts for e in p["examples"])[:PARTNERS_NAMED_EXAMPLES],
+    }
+
+
+def partners_named_check(partners: pl.DataFrame) -> dg.AssetCheckResult:
+    return partners_named_result(unnamed_partners(partners))
+
+
+def partners_named_result(unnamed: dict) -> dg.AssetCheckResult:
+    """The check from ``unnamed_partners`` counts."""
+    n = unnamed["unlisted"] + unnamed["empty"]
     return dg.AssetCheckResult(
         asset_key=DESIGNATIONS,
         check_name=PARTNERS_NAMED,
-        passed=unnamed.is_empty(),
+        passed=n == 0,
         severity=dg.AssetCheckSeverity.WARN,
         description=(
-            f"{unnamed.height} scored partner(s) without a name: {unlisted.height} not in the "
-            f"partners file, {empty.height} with an empty name"
-            if unnamed.height
+            f"{n} scored partner(s) without a name: {unnamed['unlisted']} not in the "
+            f"partners file, {unnamed['empty']} with an empty name"
+            if n
             else None
         ),
         metadata={
-            "without a name": unnamed.height,
-            "not in partners file": unlisted.height,
-            "empty name": empty.height,
-            "examples": examples or "none",
+            "without a name": n,
+            "not in partners file": unnamed["unlisted"],
+            "empty name": unnamed["empty"],
+            "examples": ", ".join(unnamed["examples"]) or "none",
         },
     )

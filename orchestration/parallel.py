@@ -14,7 +14,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from orchestration import executors
-from orchestration.checks import broken_inputs, failure_text, input_invalid, partners_named_check
+from orchestration.checks import broken_inputs, failure_text, input_invalid, month_evaluation, partners_named_check
 from orchestration.metadata import Tally, result_metadata, snapshot_checks, snapshot_metadata
 from orchestration.months import span, spans
 from orchestration.outputs import IO_MANAGER_KEY
@@ -108,18 +108,6 @@ def write_month(context: dg.OpExecutionContext, engine: sa.Engine, month: dt.dat
     raise AssertionError("unreachable")
 
 
-def _evaluation(result: dg.AssetCheckResult, month: dt.date) -> dg.AssetCheckEvaluation:
-    """A check result as an event an op can log (the month in its metadata)."""
-    return dg.AssetCheckEvaluation(
-        asset_key=result.asset_key,
-        check_name=result.check_name,
-        passed=result.passed,
-        metadata={**result.metadata, "month": f"{month:%Y-%m}"},
-        severity=result.severity,
-        description=result.description,
-    )
-
-
 def _record(context: dg.OpExecutionContext, month: dt.date, tally: Tally, directory: str) -> None:
     """The month's materializations (snapshot and the six results) and check evaluations."""
     pk = partition_key(month)
@@ -129,7 +117,7 @@ def _record(context: dg.OpExecutionContext, month: dt.date, tally: Tally, direct
     for name, metadata in result_metadata(tally, months, tables=False, job=JOB_NAME).items():
         context.log_event(dg.AssetMaterialization(asset_key=dg.AssetKey(name), partition=pk, metadata=metadata))
     for check in [*snapshot_checks(tally, months), partners_named_check(tally.partners)]:
-        context.log_event(_evaluation(check, month))
+        context.log_event(month_evaluation(check, month))
 
 
 @dg.op(
@@ -175,7 +163,7 @@ def score_month(
     except InputError as exc:  # nothing of the month written
         text = failure_text([m], exc)
         context.log.error("\n".join([*progress, text]))
-        context.log_event(_evaluation(input_invalid(text, {"problems": exc.total}), m))
+        context.log_event(month_evaluation(input_invalid(text, {"problems": exc.total}), m))
         return {"month": label, "scored": False, "error": text, "bad input": broken_inputs(exc)}
     except Exception as exc:
         detail = "".join(traceback.format_exception(exc)).rstrip()

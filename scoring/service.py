@@ -16,7 +16,11 @@ import polars as pl
 
 from scoring import calendar, engine, ingest
 from scoring.engine import ScoreResult
+from scoring.frames import InputError
+from scoring.ingest.shards import ReadStats, SeatCount, ShardInputError, ShardReader
+from scoring.ingest.tables import registry_frame
 from scoring.rulebook import Rulebooks, load_rulebooks
+from scoring.shards import Shard
 
 
 @dataclass
@@ -31,12 +35,8 @@ def partner_registry(directory: str | Path, *, certifications: pl.DataFrame | No
     """Every partner known to the data (scoring-rules §8), with its name where listed.
     ``certifications``: the certifications file, when the caller has read it already."""
     listed = ingest.read_partners(directory)
-    known = ingest.known_partner_ids(directory, partners=listed, certifications=certifications).to_frame()
-    return (
-        known.join(listed, on="partner_id", how="left")
-        .with_columns(pl.col("partner_id").is_in(listed["partner_id"].implode()).alias("in_registry"))
-        .sort("partner_id")
-    )
+    known = ingest.known_partner_ids(directory, partners=listed, certifications=certifications)
+    return registry_frame(known, listed)
 
 
 def score_months(
@@ -107,3 +107,52 @@ def score_each(
         partner_ids=partners["partner_id"],
     )
     return stream
+
+
+@dataclass
+class ScoredShard:
+    """One shard of a month, scored (``score_shard``)."""
+
+    month: dt.date
+    shard: Shard
+    result: ScoreResult  # the shard's partners' rows; eligible_tenants: the tenants it owns
+    partners: pl.DataFrame  # its partners' registry rows: partner_id, partner_name, in_registry
+    rulebook_id: str
+    seats: list[SeatCount]  # its part of the seats warnings (``ingest.shards.seat_warnings``)
+    stats: ReadStats
+
+
+def score_shard(
+    month: dt.date,
+    shard: Shard,
+    *,
+    directory: str | Path,
+    rulebooks: Rulebooks | None = None,
+    all_tenants: bool = False,
+) -> ScoredShard:
+    """Score shard ``shard`` of ``month``: the partners whose id hashes to it (``scoring.shards``),
+    from their part of the inputs (``ingest.shards.ShardReader``). Every frame holds exactly the
+    single-process rows of those partners; ``eligible_tenants`` holds the tenants the shard owns
+    (by the hash of the tenant id), so that the shards' rows of every frame are disjoint and
+    together the month's (``all_tenants``: every tenant it read, for tests). Bad input raises
+    a ``ShardInputError``: the single-process error of the input the shard was reading, which is
+    the month's error when it comes first among the shards' (``ingest.shards.first_error``)."""
+    books = rulebooks or load_rulebooks()
+    month = calendar.month_start(month)
+    reader = ShardReader(directory, month, shard, books)
+    try:
+        reader.open()
+        results = engine.score_each(
+            rulebooks=books,
+            months=[month],
+            load=reader.load,
+            certifications=reader.certifications,
+            partner_ids=reader.partners["partner_id"],
+        )
+        ((_, result),) = list(results)
+    except InputError as exc:
+        raise ShardInputError(exc, reader.step) from exc
+    if not all_tenants:
+        mine = reader.owned_tenants.implode()
+        result.eligible_tenants = result.eligible_tenants.filter(pl.col("tenant_id").is_in(mine))
+    return ScoredShard(month, shard, result, reader.partners, books.for_month(month).id, reader.seats, reader.stats)

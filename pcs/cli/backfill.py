@@ -1,10 +1,12 @@
-"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N |
---executor celery]``: score months with a job of the code location ``orchestration.definitions``,
-in the Dagster instance of ``DAGSTER_HOME`` (else ``var/dagster_home``): ``score_months_job`` as
-one run in this process; with ``--parallel N`` ``score_months_parallel_job``, N months (processes)
-at a time; with ``--executor celery`` the same job with its steps run by ``pcs worker`` processes
-(an instance whose storage the workers share: PostgreSQL). Exits 1 naming the months not scored
-and why, 2 on bad arguments."""
+"""``pcs backfill --from 2024-01 --to 2024-12 [--data DIR] [--database URL] [--parallel N]
+[--shards N | --executor celery]``: score months with a job of the code location
+``orchestration.definitions``, in the Dagster instance of ``DAGSTER_HOME`` (else
+``var/dagster_home``): ``score_months_job`` as one run in this process; with ``--parallel N``
+``score_months_parallel_job``, N months (processes) at a time; with ``--shards N``
+``score_months_sharded_job``, each month in N partner shards (one process each, ``--parallel`` at
+a time); with ``--executor celery`` the parallel job with its steps run by ``pcs worker``
+processes (an instance whose storage the workers share: PostgreSQL). Exits 1 naming the months
+not scored and why, 2 on bad arguments."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 from sqlalchemy.engine import make_url
 
-from orchestration import definitions, parallel
+from orchestration import definitions, parallel, shards
 from orchestration.executors import DEFAULT_MAX_CONCURRENT
 from orchestration.months import span, spans
 from orchestration.partitions import partition_span, run_target
@@ -31,6 +33,7 @@ from orchestration.specs import DESIGNATIONS
 from pcs.cli.arguments import add_month_range, month_range_of
 from pcs.settings import PROJECT_ROOT, VAR_DIR, get_settings
 from scoring.calendar import parse_month
+from scoring.shards import MAX_SHARDS
 
 DEFAULT_DAGSTER_HOME = VAR_DIR / "dagster_home"
 INSTANCE_TEMPLATE = PROJECT_ROOT / "orchestration" / "dagster.yaml"
@@ -51,7 +54,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=(
             "score the months in parallel, N at a time, one process per month "
-            f"({parallel.JOB_NAME}); default: one run reading each snapshot once"
+            f"({parallel.JOB_NAME}); default: one run reading each snapshot once. With --shards: "
+            f"the shards at a time (default {shards.DEFAULT_MAX_CONCURRENT})"
+        ),
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help=(
+            f"score each month in N partner shards, one process each, and publish it at once when all "
+            f"are done ({shards.JOB_NAME})"
         ),
     )
     parser.add_argument(
@@ -91,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
         print("pcs backfill: --parallel is for this machine's processes; Celery workers set their own "
               "(pcs worker --concurrency N)", file=sys.stderr)  # fmt: skip
         return 2
+    if celery and args.shards is not None:
+        print("pcs backfill: --shards runs on this machine's processes for now; the sharded job is not "
+              "wired to the Celery executor yet", file=sys.stderr)  # fmt: skip
+        return 2
+    if args.shards is not None and not 1 <= args.shards <= MAX_SHARDS:
+        print(f"pcs backfill: --shards must be between 1 and {MAX_SHARDS}, not {args.shards}", file=sys.stderr)
+        return 2
 
     data = str(DataFolder(path=args.data).resolved())
     db = ResultsDatabase(url=args.database)
@@ -104,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     config = {**QUIET_RUN_CONFIG, "resources": resource_config(data=data, database=None if secret else url)}
     if celery:
         how = " in parallel on Celery workers, one step each"
+    elif args.shards is not None:
+        at_once = args.parallel or shards.DEFAULT_MAX_CONCURRENT
+        how = f" in {args.shards} shard(s) each, {at_once} shard(s) at a time, one process each"
     elif args.parallel is None and args.executor is None:
         how = ", one run"
     else:
@@ -123,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
                   "workers share (PostgreSQL: deploy/dagster.yaml, DAGSTER_HOME); this one keeps them in "
                   "SQLite files", file=sys.stderr)  # fmt: skip
             return 2
-        if args.parallel is None and args.executor is None:
+        if args.shards is not None:
+            result = _run_sharded(instance, months, config, args.shards, args.parallel)
+        elif args.parallel is None and args.executor is None:
             result = _run_one(instance, months, config)
         elif celery:
             result = _run_parallel(instance, months, config, executor="celery")
@@ -174,6 +199,24 @@ def _run_parallel(
     rows = designations_written(result)
     for month in months:
         done = f"{rows[month]} designations written" if month in rows else "not scored"
+        print(f"  {month:%Y-%m}: {done}")
+    return result
+
+
+def _run_sharded(
+    instance: dg.DagsterInstance, months: list[dt.date], config: dict, n: int, at_once: int | None
+) -> Result:
+    """The months through ``score_months_sharded_job``: each in ``n`` shards, one process per
+    shard, ``at_once`` at a time; a line per month when the run ends."""
+    result = dg.execute_job(
+        definitions.reconstructable_sharded_job(),
+        instance=instance,
+        run_config={**config, **shards.run_config(first=months[0], last=months[-1], shards=n, max_concurrent=at_once)},
+        tags={"pcs/months": span(months), "pcs/shards": str(n), "pcs/trigger": "pcs backfill --shards"},
+    )
+    rows = designations_written(result)
+    for month in months:
+        done = f"published from {n} shard(s), {rows[month]} designations" if month in rows else "not scored"
         print(f"  {month:%Y-%m}: {done}")
     return result
 

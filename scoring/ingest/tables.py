@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -53,27 +54,35 @@ from scoring.names import fold, folded
 WARNING_EXAMPLES = 3
 
 
-def read_partners(data_dir: str | Path) -> pl.DataFrame:
-    """``partners`` (PARTNERS_SCHEMA); empty when the table is absent."""
-    table = find_table(Path(data_dir), PARTNERS)
-    if table is None:
-        return pl.DataFrame(schema=PARTNERS_SCHEMA)
+_Plan = tuple[pl.LazyFrame, list[Check], UniqueKey | None]
+
+
+def partners_plan(table: Table) -> _Plan:
     lf = scan(table, list(PARTNERS_SCHEMA))
     checks = [nonempty("partner_id", key=True)]
-    unique = UniqueKey("partner_id", ("partner_id",), {})
-    (df,) = collect([(table, plan(lf, {}, checks))])
-    raise_if(*validate(df, table.rel, checks, unique))
+    return plan(lf, {}, checks), checks, UniqueKey("partner_id", ("partner_id",), {})
+
+
+def finish_partners(df: pl.DataFrame) -> pl.DataFrame:
+    """A validated ``partners_plan`` frame as PARTNERS_SCHEMA."""
     return df.select(
         pl.col("partner_id"),
         pl.when(blank("partner_name")).then(None).otherwise(pl.col("partner_name")).alias("partner_name"),
     )
 
 
-def read_certifications(data_dir: str | Path) -> pl.DataFrame:
-    """``certifications`` (CERTIFICATIONS_SCHEMA); empty when the table is absent."""
-    table = find_table(Path(data_dir), CERTIFICATIONS)
+def read_partners(data_dir: str | Path) -> pl.DataFrame:
+    """``partners`` (PARTNERS_SCHEMA); empty when the table is absent."""
+    table = find_table(Path(data_dir), PARTNERS)
     if table is None:
-        return pl.DataFrame(schema=CERTIFICATIONS_SCHEMA)
+        return pl.DataFrame(schema=PARTNERS_SCHEMA)
+    lf, checks, unique = partners_plan(table)
+    (df,) = collect([(table, lf)])
+    raise_if(*validate(df, table.rel, checks, unique))
+    return finish_partners(df)
+
+
+def certifications_plan(table: Table) -> _Plan:
     lf = scan(table, list(CERTIFICATIONS_SCHEMA))
     parsed = {"__earned_on": date("earned_on"), "__expires_on": date("expires_on")}
     earned, expires = pl.col("__earned_on"), pl.col("__expires_on")
@@ -84,24 +93,35 @@ def read_certifications(data_dir: str | Path) -> pl.DataFrame:
         Check("expires_on", "must be empty or a date YYYY-MM-DD", expires.is_null() & ~blank("expires_on")),
         Check("expires_on", "must be after earned_on", expires <= earned),
     ]
-    (df,) = collect([(table, plan(lf, parsed, checks))])
-    raise_if(*validate(df, table.rel, checks, None))
+    return plan(lf, parsed, checks), checks, None
+
+
+def finish_certifications(df: pl.DataFrame) -> pl.DataFrame:
+    """A validated ``certifications_plan`` frame as CERTIFICATIONS_SCHEMA."""
     return df.select(
         "partner_id",
         "person_id",
         "certification",
-        earned.alias("earned_on"),
-        expires.alias("expires_on"),
+        pl.col("__earned_on").alias("earned_on"),
+        pl.col("__expires_on").alias("expires_on"),
     )
+
+
+def read_certifications(data_dir: str | Path) -> pl.DataFrame:
+    """``certifications`` (CERTIFICATIONS_SCHEMA); empty when the table is absent."""
+    table = find_table(Path(data_dir), CERTIFICATIONS)
+    if table is None:
+        return pl.DataFrame(schema=CERTIFICATIONS_SCHEMA)
+    lf, checks, unique = certifications_plan(table)
+    (df,) = collect([(table, lf)])
+    raise_if(*validate(df, table.rel, checks, unique))
+    return finish_certifications(df)
 
 
 _WORKLOAD_EMPTY = nonempty("workload", key=True, per_value=True)
 
 
-_Plan = tuple[pl.LazyFrame, list[Check], UniqueKey]
-
-
-def _usage_plan(table: Table, *, renames: Mapping[str, str]) -> _Plan:
+def usage_plan(table: Table, *, renames: Mapping[str, str]) -> _Plan:
     lf = scan(table, [c for c in USAGE_SCHEMA if c != "month"])
     parsed = {"__paid_seats": integer("paid_seats"), "__active_users": integer("active_users")}
     checks = [
@@ -116,7 +136,7 @@ def _usage_plan(table: Table, *, renames: Mapping[str, str]) -> _Plan:
     return plan(lf, parsed, checks, extra), checks, unique
 
 
-def _associations_plan(
+def associations_plan(
     table: Table, *, month: dt.date, association_types: tuple[str, ...], renames: Mapping[str, str]
 ) -> _Plan:
     lf = scan(table, [c for c in ASSOCIATIONS_SCHEMA if c != "month"])
@@ -154,18 +174,18 @@ def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snaps
     Association types are output as the rulebook spells them."""
     errors: list[InputError] = []
     planners: list[tuple[Table, Callable[[Table], _Plan]]] = [
-        (files.usage, partial(_usage_plan, renames=files.workload_renames)),
+        (files.usage, partial(usage_plan, renames=files.workload_renames)),
         (
             files.associations,
             partial(
-                _associations_plan,
+                associations_plan,
                 month=month,
                 association_types=files.association_types,
                 renames=files.workload_renames,
             ),
         ),
     ]
-    plans: list[tuple[Table, pl.LazyFrame, list[Check], UniqueKey]] = []
+    plans: list[tuple[Table, pl.LazyFrame, list[Check], UniqueKey | None]] = []
     for table, planner in planners:
         try:
             plans.append((table, *planner(table)))
@@ -181,41 +201,56 @@ def read_month_files(data_dir: Path, month: dt.date, files: MonthFiles) -> Snaps
         raise merge_errors(errors)
 
     usage_df, assoc_df = frames
-    month_lit = pl.lit(month, dtype=pl.Date).alias("month")
-    warnings = []
-    n_over = usage_df["__over"].sum()
-    if n_over:
-        examples = "; ".join(
-            f"row {r}: tenant {t!r}, workload {w!r}, active_users {a} > paid_seats {p}"
-            for r, t, w, a, p, _ in usage_df.select(
-                ROW, "tenant_id", "workload", "__active_users", "__paid_seats", "__over"
-            )
-            .filter(pl.col("__over"))
-            .head(WARNING_EXAMPLES)
-            .rows()
-        )
-        warnings.append(
-            f"{files.usage.rel}: {n_over} row{'s' if n_over != 1 else ''} with "
-            f"active_users > paid_seats (allowed), e.g. {examples}"
-        )
-    usage = usage_df.select(
-        month_lit,
+    over = seats_over(usage_df)
+    warnings = [seat_warning(files.usage.rel, over.height, over.head(WARNING_EXAMPLES).rows())] if over.height else []
+    usage = finish_usage(usage_df, month)
+    associations = finish_associations(assoc_df, month, files.association_types)
+    return Snapshots(frozenset([month]), usage, associations, warnings)
+
+
+def seats_over(usage_df: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a ``usage_plan`` frame with active_users > paid_seats, in row order: (row,
+    tenant, workload, active users, paid seats), what ``seat_warning`` shows."""
+    return (
+        usage_df.filter(pl.col("__over").fill_null(False))
+        .select(ROW, "tenant_id", "workload", "__active_users", "__paid_seats")
+        .sort(ROW)
+    )
+
+
+def seat_warning(rel: str, count: int, examples: list[tuple[Any, ...]]) -> str:
+    """The warning of a usage file with ``count`` rows of active_users > paid_seats (allowed);
+    ``examples``: the first ``WARNING_EXAMPLES`` of them (``seats_over`` rows)."""
+    shown = "; ".join(
+        f"row {r}: tenant {t!r}, workload {w!r}, active_users {a} > paid_seats {p}" for r, t, w, a, p in examples
+    )
+    return f"{rel}: {count} row{'s' if count != 1 else ''} with active_users > paid_seats (allowed), e.g. {shown}"
+
+
+def finish_usage(usage_df: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """A validated ``usage_plan`` frame as USAGE_SCHEMA."""
+    return usage_df.select(
+        pl.lit(month, dtype=pl.Date).alias("month"),
         "tenant_id",
         "workload",
         pl.col("__paid_seats").alias("paid_seats"),
         pl.col("__active_users").alias("active_users"),
     )
-    spelled = folded("association_type").replace_strict({fold(t): t for t in files.association_types}, default=None)
+
+
+def finish_associations(assoc_df: pl.DataFrame, month: dt.date, association_types: tuple[str, ...]) -> pl.DataFrame:
+    """A validated ``associations_plan`` frame as ASSOCIATIONS_SCHEMA, the association types
+    spelled as the rulebook spells them."""
+    spelled = folded("association_type").replace_strict({fold(t): t for t in association_types}, default=None)
     types = Distinct(assoc_df).mapped("association_type", spelled)
-    associations = assoc_df.select(
-        month_lit,
+    return assoc_df.select(
+        pl.lit(month, dtype=pl.Date).alias("month"),
         "partner_id",
         "tenant_id",
         "workload",
         pl.col("association_type") if types is None else pl.lit(types).alias("association_type"),
         pl.col("__associated_on").alias("associated_on"),
     )
-    return Snapshots(frozenset([month]), usage, associations, warnings)
 
 
 def known_partner_ids(
@@ -232,8 +267,16 @@ def known_partner_ids(
     partners = read_partners(data_dir) if partners is None else partners
     certifications = read_certifications(data_dir) if certifications is None else certifications
     ids = [partners["partner_id"], certifications["partner_id"]]
+    frames = list(partner_id_scans(data_dir).values())
+    if frames:
+        ids.extend(df["partner_id"] for df in collect(frames))
+    return pl.concat([s.cast(pl.String) for s in ids], how="vertical").unique().sort().rename("partner_id")
 
-    frames: list[tuple[Table, pl.LazyFrame]] = []
+
+def partner_id_scans(data_dir: Path) -> dict[dt.date, tuple[Table, pl.LazyFrame]]:
+    """Per month folder, the lazy read of the distinct non-blank partner ids of its associations
+    (headers checked: every month's problems raised together)."""
+    frames: dict[dt.date, tuple[Table, pl.LazyFrame]] = {}
     errors: list[InputError] = []
     for month in list_months(data_dir):
         try:
@@ -242,9 +285,18 @@ def known_partner_ids(
         except InputError as exc:
             errors.append(exc)
             continue
-        frames.append((table, lf.filter(~blank("partner_id")).unique()))
+        frames[month] = (table, lf.filter(~blank("partner_id")).unique())
     if errors:
         raise merge_errors(errors)
-    if frames:
-        ids.extend(df["partner_id"] for df in collect(frames))
-    return pl.concat([s.cast(pl.String) for s in ids], how="vertical").unique().sort().rename("partner_id")
+    return frames
+
+
+def registry_frame(known: pl.Series, listed: pl.DataFrame) -> pl.DataFrame:
+    """The partner registry of ``known`` partner ids: partner_id, partner_name (where ``listed``,
+    a ``read_partners`` frame, names it) and in_registry (listed), sorted by partner_id."""
+    return (
+        known.to_frame("partner_id")
+        .join(listed, on="partner_id", how="left")
+        .with_columns(pl.col("partner_id").is_in(listed["partner_id"].implode()).alias("in_registry"))
+        .sort("partner_id")
+    )

@@ -1,7 +1,8 @@
 """Writing and reading the scoring results: whole months replaced atomically, frames read back
 in their ``scoring.frames`` schemas. All functions take the engine first, the rest by keyword.
 Layout: ``specs`` (tables), ``prepare`` (checks), ``write``, ``sqlite`` / ``postgres`` (the two
-insert paths, sharing ``dbapi``), ``read``. Why they work so: docs/architecture.md, "Storage"."""
+insert paths, sharing ``dbapi``), ``read``, ``staging`` (a month's shards staged, then published
+at once). Why they work so: docs/architecture.md, "Storage"."""
 
 from __future__ import annotations
 

@@ -159,6 +159,30 @@ def split_holdings(conn: Connection, holdings: pl.DataFrame) -> Split:
     return Split(rows, new, _cache_key(conn), known)
 
 
+def holding_rows(holdings: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``(holding rows, associations)`` of a checked holdings frame (``prepare_frame``), every id
+    computed here, without the database (``staging``: a shard does not read the association
+    table, which holds every partner's). The holding rows are in key order, the associations
+    distinct and in id order. Raises ValueError as ``split_holdings`` does, for a (partner,
+    tenant, option, workload) held twice in a month or two associations with one id."""
+    natural = ["month", "partner_id", "tenant_id", "option", "workload"]
+    dup = holdings.filter(pl.struct(natural).is_duplicated())
+    if dup.height:
+        raise ValueError(f"holdings: duplicate key {dup.select(natural).row(0)}")
+    key = list(ASSOCIATION_KEY)
+    associations = holdings.select(key).unique()
+    associations = associations.with_columns(association_ids(associations)).select(ASSOCIATION_SCHEMA.keys()).sort("id")
+    if associations["id"].is_duplicated().any():
+        raise ValueError("associations: two associations have the same id (hash collision)")
+    rows = (
+        holdings.join(associations, on=key, how="inner")
+        .select("month", pl.col("id").alias("association_id"), "paid_seats", "active_users")
+        .cast(HOLDING_TABLE_SCHEMA)
+        .sort("month", "association_id")
+    )
+    return rows, associations
+
+
 def _insert_new(conn: Connection, new: pl.DataFrame) -> None:
     """Insert the associations not known to this process; one that another writer has inserted
     meanwhile is left alone, after checking that it is the same association."""

@@ -130,11 +130,23 @@ def stage_partition(conn: Connection, spec: TableSpec, month: dt.date, df: pl.Da
     after the load (one sorted pass each, ~2x faster than maintaining them row by row); the
     ``CHECK`` on the month lets ``ATTACH PARTITION`` skip its validation scan.
     """
+    table = create_partition(conn, spec, month)
+    copy_rows(conn, spec, df, target=table, freeze=True)
+    index_partition(conn, spec, table)
+
+
+def create_partition(conn: Connection, spec: TableSpec, month: dt.date) -> str:
+    """The empty table this transaction loads ``month`` of ``spec`` into (``stage_partition``,
+    ``staging.publish``): the parent's columns and a ``CHECK`` on the month; its qualified name."""
     table = qualified(conn, staging_name(spec, month, transaction_id(conn)))
     conn.exec_driver_sql(
         f"CREATE TABLE {table} ({columns_ddl(conn, spec)}, CHECK ({quote(conn, 'month')} = DATE '{month.isoformat()}'))"
     )
-    copy_rows(conn, spec, df, target=table, freeze=True)
+    return table
+
+
+def index_partition(conn: Connection, spec: TableSpec, table: str) -> None:
+    """The primary key and the parent's indexes on a loaded ``create_partition`` table."""
     cols = lambda names: ", ".join(quote(conn, c) for c in names)  # noqa: E731
     conn.exec_driver_sql(f"ALTER TABLE {table} ADD PRIMARY KEY ({cols(spec.key)})")
     for index in spec.table.indexes:

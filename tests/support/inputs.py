@@ -43,3 +43,10 @@ def copy_example(tmp_path: Path) -> Path:
     for p in [data, *data.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return data
+
+
+def edit_csv(path: Path, row: int, column: str, value: str) -> Path:
+    """Set one cell of a CSV file (data row ``row``, 1-based; the header names the column)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        header, *rows = csv.reader(f)
+    return write_csv(path, header, set_cell(rows, header, row, column, value))
