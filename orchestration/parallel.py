@@ -8,7 +8,8 @@ docs/architecture.md, "Orchestration"."""
 import datetime as dt
 import time
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import dagster as dg
 import sqlalchemy as sa
@@ -92,20 +93,29 @@ def transient(exc: sa.exc.OperationalError) -> bool:
     return getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES or ("database is locked" in str(orig))
 
 
-def write_month(context: dg.OpExecutionContext, engine: sa.Engine, month: dt.date, **kw) -> dict:
-    """``storage.results.write_results`` for one month, tried again after a transient error."""
+T = TypeVar("T")
+
+
+def retried(context: dg.OpExecutionContext, what: str, write: Callable[[], T]) -> T:
+    """``write()``, tried again after a transient database error (each attempt one transaction);
+    ``what`` names it in the warning ("2024-05: write" logs "2024-05: write attempt 1 of 3 ...")."""
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            return store.write_results(engine, months=[month], **kw)
+            return write()
         except sa.exc.OperationalError as exc:
             if attempt == WRITE_ATTEMPTS or not transient(exc):
                 raise
             context.log.warning(
-                f"{month:%Y-%m}: write attempt {attempt} of {WRITE_ATTEMPTS} failed, nothing "
-                f"written; trying again: {str(exc.orig).strip()}"
+                f"{what} attempt {attempt} of {WRITE_ATTEMPTS} failed, nothing written; trying again: "
+                f"{str(exc.orig).strip()}"
             )
             time.sleep(attempt)
     raise AssertionError("unreachable")
+
+
+def write_month(context: dg.OpExecutionContext, engine: sa.Engine, month: dt.date, **kw) -> dict:
+    """``storage.results.write_results`` for one month, tried again after a transient error."""
+    return retried(context, f"{month:%Y-%m}: write", lambda: store.write_results(engine, months=[month], **kw))
 
 
 def _record(context: dg.OpExecutionContext, month: dt.date, tally: Tally, directory: str) -> None:

@@ -32,7 +32,7 @@ from orchestration.checks import (
 from orchestration.executors import FORKSERVER_PRELOAD
 from orchestration.metadata import read_span
 from orchestration.months import span, spans
-from orchestration.parallel import WRITE_ATTEMPTS, months_to_score, transient
+from orchestration.parallel import months_to_score, retried
 from orchestration.partitions import partition_key
 from orchestration.resources import DataFolder, ResultsDatabase, resource_config
 from orchestration.specs import RESULT_ORDER, SNAPSHOT
@@ -117,22 +117,6 @@ def plan_shards(context: dg.OpExecutionContext, results_db: ResultsDatabase):
 # ---- one shard -------------------------------------------------------------------------------
 
 
-def _retried(context: dg.OpExecutionContext, what: str, write):
-    """``write()``, tried again after a transient database error (each attempt one transaction)."""
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            return write()
-        except sa.exc.OperationalError as exc:
-            if attempt == WRITE_ATTEMPTS or not transient(exc):
-                raise
-            context.log.warning(
-                f"{what}: attempt {attempt} of {WRITE_ATTEMPTS} failed, nothing written; trying again: "
-                f"{str(exc.orig).strip()}"
-            )
-            time.sleep(attempt)
-    raise AssertionError("unreachable")
-
-
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -169,7 +153,7 @@ def score_shard(
     frames = scored.result.frames()
     staged = staging.StagedMonth(task["batch"], month, shard.count)
     t1 = time.perf_counter()
-    counts = _retried(
+    counts = retried(
         context,
         label,
         lambda: staging.stage_shard(engine, staged=staged, shard=shard.index, frames=frames, partners=scored.partners),
@@ -268,7 +252,7 @@ def publish_months(
             continue
         staged = staging.StagedMonth(parts[0]["batch"], month, parts[0]["shards"])
         t0 = time.perf_counter()
-        counts = _retried(
+        counts = retried(
             context,
             f"publishing {label}",
             lambda staged=staged, rulebook=parts[0]["rulebook_id"]: staging.publish(
