@@ -71,15 +71,26 @@ def finish_partners(df: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_partners(data_dir: str | Path) -> pl.DataFrame:
-    """``partners`` (PARTNERS_SCHEMA); empty when the table is absent."""
-    table = find_table(Path(data_dir), PARTNERS)
+def _read_optional(
+    data_dir: str | Path,
+    stem: str,
+    schema: Mapping[str, Any],
+    plan_of: Callable[[Table], _Plan],
+    finish: Callable[[pl.DataFrame], pl.DataFrame],
+) -> pl.DataFrame:
+    """An optional table read, validated and finished; empty (``schema``) when it is absent."""
+    table = find_table(Path(data_dir), stem)
     if table is None:
-        return pl.DataFrame(schema=PARTNERS_SCHEMA)
-    lf, checks, unique = partners_plan(table)
+        return pl.DataFrame(schema=schema)
+    lf, checks, unique = plan_of(table)
     (df,) = collect([(table, lf)])
     raise_if(*validate(df, table.rel, checks, unique))
-    return finish_partners(df)
+    return finish(df)
+
+
+def read_partners(data_dir: str | Path) -> pl.DataFrame:
+    """``partners`` (PARTNERS_SCHEMA); empty when the table is absent."""
+    return _read_optional(data_dir, PARTNERS, PARTNERS_SCHEMA, partners_plan, finish_partners)
 
 
 def certifications_plan(table: Table) -> _Plan:
@@ -109,13 +120,7 @@ def finish_certifications(df: pl.DataFrame) -> pl.DataFrame:
 
 def read_certifications(data_dir: str | Path) -> pl.DataFrame:
     """``certifications`` (CERTIFICATIONS_SCHEMA); empty when the table is absent."""
-    table = find_table(Path(data_dir), CERTIFICATIONS)
-    if table is None:
-        return pl.DataFrame(schema=CERTIFICATIONS_SCHEMA)
-    lf, checks, unique = certifications_plan(table)
-    (df,) = collect([(table, lf)])
-    raise_if(*validate(df, table.rel, checks, unique))
-    return finish_certifications(df)
+    return _read_optional(data_dir, CERTIFICATIONS, CERTIFICATIONS_SCHEMA, certifications_plan, finish_certifications)
 
 
 _WORKLOAD_EMPTY = nonempty("workload", key=True, per_value=True)
